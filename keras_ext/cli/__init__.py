@@ -1,0 +1,1 @@
+"""The `keras-ext` command line: `keras-ext train` (more subcommands register in `main`)."""

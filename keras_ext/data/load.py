@@ -1,0 +1,74 @@
+"""`keras_ext.data.load`: a dataset by name or path, as tf.data pipelines."""
+
+import os
+
+from keras_ext.data.digits import load_digits_arrays
+from keras_ext.data.files import load_idx_directory
+from keras_ext.data.files import load_npz
+from keras_ext.data.files import to_image_arrays
+from keras_ext.data.loaded_dataset import LoadedDataset
+from keras_ext.data.pipeline import make_pipeline
+
+BUILTIN_NAMES = ("digits", "fashion_mnist")
+
+
+def load_arrays(name_or_path="digits", validation_split=0.2, seed=0):
+    """Return a dataset as `ImageArrays` (NumPy), by name or path.
+
+    Args:
+        name_or_path: `"digits"` (built in, offline: scikit-learn's digits
+            at 28x28x1), `"fashion_mnist"` (Keras's downloader; needs the
+            network or its cache in ~/.keras/datasets), a directory in
+            Fashion-MNIST's IDX layout, or an `.npz` with x_train, y_train,
+            x_test, y_test.
+        validation_split: fraction held out for validation (digits only;
+            the other sources have their own test split).
+        seed: seed of the digits split.
+    """
+    if name_or_path == "digits":
+        return load_digits_arrays(validation_split=validation_split, seed=seed)
+    if name_or_path == "fashion_mnist":
+        import keras
+
+        (x_train, y_train), (x_val, y_val) = keras.datasets.fashion_mnist.load_data()
+        return to_image_arrays(x_train, y_train, x_val, y_val, num_classes=10)
+    path = os.fspath(name_or_path)
+    if os.path.isdir(path):
+        return load_idx_directory(path)
+    if path.endswith(".npz") and os.path.isfile(path):
+        return load_npz(path)
+    raise ValueError(
+        f"Unknown dataset {name_or_path!r}: expected one of {list(BUILTIN_NAMES)}, "
+        "a directory of IDX files in Fashion-MNIST's layout, or an existing .npz file."
+    )
+
+
+def load(name_or_path="digits", batch_size=32, validation_split=0.2, seed=0):
+    """Load a dataset as shuffled, batched, prefetched tf.data pipelines.
+
+    Args:
+        name_or_path: see `load_arrays`; `"digits"` is the offline default.
+        batch_size: positive int.
+        validation_split: see `load_arrays`.
+        seed: seed of the split and of the training shuffle.
+
+    Returns:
+        A `LoadedDataset` with `train` and `validation` pipelines of
+        `(images, labels)` batches, `input_shape`, `num_classes` and the
+        underlying `arrays`.
+
+    Example:
+
+    >>> import keras_ext
+    >>> data = keras_ext.data.load("digits", batch_size=64)
+    >>> data.input_shape, data.num_classes
+    ((28, 28, 1), 10)
+    """
+    arrays = load_arrays(name_or_path, validation_split=validation_split, seed=seed)
+    return LoadedDataset(
+        train=make_pipeline(arrays.x_train, arrays.y_train, batch_size, shuffle=True, seed=seed),
+        validation=make_pipeline(arrays.x_val, arrays.y_val, batch_size, shuffle=False),
+        input_shape=arrays.input_shape,
+        num_classes=arrays.num_classes,
+        arrays=arrays,
+    )

@@ -1,0 +1,101 @@
+"""Conv2D -> BatchNormalization -> ReLU -> Dropout, the walkthrough's ConvBlock done right."""
+
+import keras
+
+from keras_ext._validation import check_kernel_size
+from keras_ext._validation import check_non_negative
+from keras_ext._validation import check_positive_int
+from keras_ext._validation import check_rate
+
+
+@keras.saving.register_keras_serializable(package="keras_ext")
+class ConvBlock(keras.layers.Layer):
+    """A convolution block: Conv2D (same padding, no bias, he_normal, L2) -> BatchNorm -> ReLU -> Dropout.
+
+    BatchNormalization normalises the convolution's output (the walkthrough
+    fed it the block input, which is a bug). `training` reaches both
+    BatchNormalization (batch statistics vs. moving averages) and Dropout.
+    The L2 penalty of the kernel appears in `model.losses`. Inputs are
+    channels-last images `(batch, height, width, channels)`.
+
+    Args:
+        filters: positive int, number of output channels.
+        kernel_size: positive int or tuple of 2 positive ints.
+        weight_decay: L2 factor on the convolution kernel (>= 0; 0 disables).
+        dropout_rate: fraction of activations dropped in training, in [0, 1).
+        strides: positive int or tuple of 2, the convolution's strides.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Example:
+
+    >>> import numpy as np, keras_ext
+    >>> block = keras_ext.layers.ConvBlock(8, 3, dropout_rate=0.1)
+    >>> tuple(block(np.zeros((2, 28, 28, 1), "float32")).shape)
+    (2, 28, 28, 8)
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        weight_decay=1e-4,
+        dropout_rate=0.0,
+        strides=1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = check_positive_int("filters", filters)
+        self.kernel_size = check_kernel_size("kernel_size", kernel_size)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
+        self.dropout_rate = check_rate("dropout_rate", dropout_rate)
+        self.strides = check_kernel_size("strides", strides)
+        regularizer = keras.regularizers.L2(self.weight_decay) if self.weight_decay else None
+        # Sub-layers are created here (not in build) so Keras tracks them and a
+        # `.keras` file restores their weights; they share this layer's dtype policy
+        # so mixed precision reaches every one of them.
+        policy = self.dtype_policy
+        self.conv = keras.layers.Conv2D(
+            self.filters,
+            self.kernel_size,
+            strides=self.strides,
+            padding="same",
+            use_bias=False,
+            kernel_initializer="he_normal",
+            kernel_regularizer=regularizer,
+            dtype=policy,
+            name="conv",
+        )
+        self.bn = keras.layers.BatchNormalization(dtype=policy, name="bn")
+        self.relu = keras.layers.ReLU(dtype=policy, name="relu")
+        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=policy, name="dropout")
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(
+                "ConvBlock expects channels-last images of rank 4 "
+                f"(batch, height, width, channels), got input_shape={tuple(input_shape)}."
+            )
+        self.conv.build(input_shape)
+        conv_shape = self.conv.compute_output_shape(input_shape)
+        self.bn.build(conv_shape)
+        self.relu.build(conv_shape)
+        self.dropout.build(conv_shape)
+
+    def call(self, inputs, training=None):
+        x = self.conv(inputs)
+        x = self.bn(x, training=training)
+        x = self.relu(x)
+        return self.dropout(x, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return self.conv.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "weight_decay": self.weight_decay,
+            "dropout_rate": self.dropout_rate,
+            "strides": self.strides,
+        }
