@@ -17,7 +17,7 @@ from keras_ext import layers  # noqa: E402,F401
 from keras_ext import metrics  # noqa: E402,F401
 from keras_ext import models  # noqa: E402,F401
 
-_LAZY_SUBPACKAGES = ("data", "cli")
+_LAZY_SUBPACKAGES = ("training", "distribute", "tuning", "data", "cli")
 
 
 def __getattr__(name):
