@@ -19,6 +19,7 @@ DOCTEST_MODULES = [
     "keras_ext.models.simple_cnn",
     "keras_ext.models.fashion_cnn",
     "keras_ext.metrics.categorical_true_positives",
+    "keras_ext.training.trainer",
 ]
 TENSORFLOW_DOCTEST_MODULES = ["keras_ext.data.load"]
 

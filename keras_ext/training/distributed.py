@@ -1,0 +1,32 @@
+"""Feed a `tf.distribute` strategy: every batch split across the replicas in sync."""
+
+import tensorflow as tf
+
+from keras_ext.training.batches import unpack
+
+
+def distributed_batches(strategy, source):
+    """Yield (x, y, sample_weight) of per-replica values for one epoch of `source`.
+
+    A tf.data source is distributed as it is; arrays are batched at their
+    global batch size (`batch_size` is the global batch, as in `model.fit`).
+    """
+    if source.kind == "dataset":
+        dataset = source.data
+    elif source.kind == "arrays":
+        arrays = [a for a in next(_whole_epoch(source)) if a is not None]
+        dataset = tf.data.Dataset.from_tensor_slices(tuple(arrays)).batch(source.batch_size)
+    else:
+        raise ValueError(
+            "Under a tf.distribute strategy the Trainer takes arrays or a tf.data.Dataset; "
+            "got a keras.utils.PyDataset."
+        )
+    for element in strategy.experimental_distribute_dataset(dataset):
+        yield unpack(element, source.where, source.need_y)
+
+
+def _whole_epoch(source):
+    """The source's arrays in this epoch's order (shuffled when the source shuffles)."""
+    x, y, sample_weight = source.arrays
+    order = source._rng.permutation(len(x)) if source.shuffle else slice(None)
+    yield tuple(None if a is None else a[order] for a in (x, y, sample_weight))

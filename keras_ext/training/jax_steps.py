@@ -1,0 +1,93 @@
+"""JAX train/test/predict steps of the Trainer: jit-compiled, stateless, with donated state.
+
+The model's variables are handed to the step as arrays and the updated
+arrays come back (`stateless_call`, `jax.value_and_grad`,
+`optimizer.stateless_apply`), as Keras's own JAX `fit` does. The state
+buffers are donated, so XLA updates them in place instead of copying.
+"""
+
+import jax
+import keras
+
+
+def model_state(model, with_optimizer=True):
+    """The model's current state as tuples of arrays, in the order the steps expect."""
+    state = [
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+    ]
+    if with_optimizer:
+        state.append([v.value for v in model.optimizer.variables])
+    state.append([v.value for v in model.metrics_variables])
+    return tuple(state)
+
+
+def publish_state(model, state):
+    """Hand the latest arrays to Keras, which assigns them on the next `jax_state_sync()`.
+
+    Keras callbacks call `jax_state_sync()` whenever they read `self.model`,
+    so a checkpoint written mid-epoch sees the current weights.
+    """
+    trainable, non_trainable, optimizer_vars, metric_vars = state
+    model._jax_state = {
+        "trainable_variables": trainable,
+        "non_trainable_variables": non_trainable,
+        "optimizer_variables": optimizer_vars,
+        "metrics_variables": metric_vars,
+    }
+    model._jax_state_synced = False
+
+
+def _update_metrics(model, loss_tracker, metric_vars, loss, x, y, y_pred, sample_weight):
+    mapping = list(zip(model.metrics_variables, metric_vars))
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        loss_tracker.update_state(loss, sample_weight=jax.tree_util.tree_leaves(x)[0].shape[0])
+        logs = model.compute_metrics(x, y, y_pred, sample_weight)
+    new_vars = []
+    for ref, old in zip(model.metrics_variables, metric_vars):
+        new = scope.get_current_value(ref)
+        new_vars.append(old if new is None else new)
+    return logs, new_vars
+
+
+def make_steps(model, loss_tracker, jit=True):
+    """Return (train_step, test_step, predict_step) working on explicit state, jitted if `jit`."""
+    optimizer = model.optimizer
+    grad_fn = jax.value_and_grad(model.compute_loss_and_updates, has_aux=True)
+
+    def train_step(state, x, y, sample_weight):
+        trainable, non_trainable, optimizer_vars, metric_vars = state
+        (_, aux), grads = grad_fn(
+            trainable, non_trainable, metric_vars, x, y, sample_weight,
+            training=True, optimizer_variables=optimizer_vars,
+        )
+        loss, y_pred, non_trainable, metric_vars = aux
+        trainable, optimizer_vars = optimizer.stateless_apply(optimizer_vars, grads, trainable)
+        logs, metric_vars = _update_metrics(
+            model, loss_tracker, metric_vars, loss, x, y, y_pred, sample_weight
+        )
+        return logs, (trainable, non_trainable, optimizer_vars, metric_vars)
+
+    def test_step(state, x, y, sample_weight):
+        trainable, non_trainable, metric_vars = state
+        _, aux = model.compute_loss_and_updates(
+            trainable, non_trainable, metric_vars, x, y, sample_weight, training=False
+        )
+        loss, y_pred, non_trainable, metric_vars = aux
+        logs, metric_vars = _update_metrics(
+            model, loss_tracker, metric_vars, loss, x, y, y_pred, sample_weight
+        )
+        return logs, (trainable, non_trainable, metric_vars)
+
+    def predict_step(state, x):
+        trainable, non_trainable = state
+        y_pred, _ = model.stateless_call(trainable, non_trainable, x, training=False)
+        return y_pred
+
+    if not jit:
+        return train_step, test_step, predict_step
+    return (
+        jax.jit(train_step, donate_argnums=0),
+        jax.jit(test_step, donate_argnums=0),
+        jax.jit(predict_step),
+    )

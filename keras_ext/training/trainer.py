@@ -1,0 +1,311 @@
+"""`Trainer`: the walkthrough's custom training loop with `model.fit`'s interface."""
+
+import keras
+import numpy as np
+
+from keras_ext._validation import check_positive_int
+from keras_ext.training.batches import BatchSource
+from keras_ext.training.batches import unpack
+from keras_ext.training.targets import check_targets
+
+MODES = ("eager", "graph", "xla")
+
+
+class Trainer:
+    """A custom training loop you can read and change, with `fit`'s interface and callbacks.
+
+    On TensorFlow each step is the walkthrough's loop: a forward pass under
+    `tf.GradientTape`, loss plus `model.losses` (weight decay), gradients
+    applied by the optimizer, metrics updated; run plainly (`mode="eager"`),
+    in a `tf.function` (`"graph"`, the walkthrough's way) or XLA-compiled
+    (`"xla"`). Under a `tf.distribute` strategy scope the step runs per
+    replica with `strategy.run`, the loss scaled by the global batch and
+    the metrics reduced across replicas. On JAX the step is a jit-compiled
+    stateless function (`stateless_call`, `jax.value_and_grad`, donated
+    state), so the Trainer runs where only JAX is installed; `"eager"`
+    there skips `jax.jit`.
+
+    Any Keras callback works as in `fit` (History, progress bar,
+    EarlyStopping, ModelCheckpoint, TensorBoard, CSVLogger, TerminateOnNaN,
+    `model.stop_training`), and so do keras_ext's. The model is compiled
+    with the given optimizer, loss and metrics, so `model.evaluate`,
+    `model.save` and callbacks see the same objects.
+
+    Resuming: after `on_train_begin` the Trainer starts at
+    `model._initial_epoch` when a callback set it (as Keras's
+    BackupAndRestore and keras_ext's CheckpointManager do) and skips
+    `model._keras_ext_initial_step` batches of that first epoch without
+    training on them, so a mid-epoch checkpoint resumes exactly.
+
+    Args:
+        model: a `keras.Model`.
+        optimizer: optimizer instance or name (default `"rmsprop"`).
+        loss: loss instance, function or name (required).
+        metrics: list of metrics, as for `model.compile`.
+        mode: `"eager"`, `"graph"` (default) or `"xla"`.
+
+    Example:
+
+    >>> import numpy as np, keras, keras_ext
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    >>> trainer = keras_ext.training.Trainer(
+    ...     model, optimizer="sgd",
+    ...     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    ...     metrics=["accuracy"])
+    >>> history = trainer.fit(np.ones((8, 4)), np.zeros(8), batch_size=4, epochs=2, verbose=0)
+    >>> sorted(history.history)
+    ['accuracy', 'loss']
+    """
+
+    def __init__(self, model, optimizer="rmsprop", loss=None, metrics=None, mode="graph"):
+        if not isinstance(model, keras.Model):
+            raise ValueError(f"`model` must be a keras.Model, got model={model!r}.")
+        if mode not in MODES:
+            raise ValueError(f"`mode` must be one of {list(MODES)}, got mode={mode!r}.")
+        if loss is None:
+            raise ValueError("`loss` is required: pass a loss instance, function or name, got loss=None.")
+        self.model = model
+        self.mode = mode
+        self.backend = keras.backend.backend()
+        if self.backend not in ("tensorflow", "jax"):
+            raise ValueError(f"Trainer supports the tensorflow and jax backends, not {self.backend!r}.")
+        self.strategy = self._strategy_in_scope()
+        with self._scope():
+            model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=False)
+        self.optimizer = model.optimizer
+        self.loss_tracker = model.metrics[0]
+        if self.loss_tracker.name != "loss":
+            raise RuntimeError("Unexpected Keras internals: the first compiled metric is not the loss tracker.")
+        self._steps = None
+        self._state = None
+
+    # ------------------------------------------------------------------ public
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_data=None, shuffle=True, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1, seed=None):
+        """Train for `epochs` epochs; return the `keras.callbacks.History`, like `model.fit`.
+
+        `x` is a NumPy array (with `y`, optional `sample_weight`,
+        `batch_size`), a tf.data Dataset or a `keras.utils.PyDataset` of
+        `(x, y)` or `(x, y, sample_weight)`. Arrays are reshuffled every
+        epoch when `shuffle` (with `seed`); datasets shuffle themselves.
+        `steps_per_epoch` caps the batches of each epoch.
+        """
+        epochs = check_positive_int("epochs", epochs)
+        source = BatchSource(x, y, sample_weight, batch_size, shuffle, where="x", seed=seed)
+        val_source = self._validation_source(validation_data, validation_batch_size or batch_size)
+        steps = source.num_batches if steps_per_epoch is None else check_positive_int(
+            "steps_per_epoch", steps_per_epoch)
+        if steps_per_epoch is not None and source.num_batches is not None:
+            steps = min(steps, source.num_batches)
+        verbose = 1 if verbose == "auto" else verbose
+        model = self.model
+        callback_list = keras.callbacks.CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
+            epochs=epochs, steps=steps, model=model,
+        )
+        model.stop_training = False
+        model._keras_ext_supports_initial_step = True
+        with self._scope():
+            callback_list.on_train_begin()
+            first_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
+            skip = int(getattr(model, "_keras_ext_initial_step", 0) or 0)
+            model._keras_ext_initial_step = 0
+            epoch_logs = None
+            for epoch in range(first_epoch, epochs):
+                model.reset_metrics()
+                callback_list.on_epoch_begin(epoch)
+                self._run_train_epoch(source, steps, callback_list, skip)
+                skip = 0
+                epoch_logs = self._logs_to_floats(model.get_metrics_result())
+                if val_source is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_source(val_source, validation_steps, callback_list)
+                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                callback_list.on_epoch_end(epoch, epoch_logs)
+                if model.stop_training:
+                    break
+            callback_list.on_train_end(logs=epoch_logs)
+        model._keras_ext_supports_initial_step = False
+        return model.history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Compute the loss and metrics on data; like `model.evaluate`."""
+        source = BatchSource(x, y, sample_weight, batch_size, shuffle=False, where="x")
+        verbose = 1 if verbose == "auto" else verbose
+        callback_list = keras.callbacks.CallbackList(
+            callbacks, add_progbar=verbose != 0, verbose=verbose, epochs=1,
+            steps=steps or source.num_batches, model=self.model,
+        )
+        with self._scope():
+            logs = self._evaluate_source(source, steps, callback_list)
+        return logs if return_dict else list(logs.values())
+
+    def predict(self, x, batch_size=None, steps=None):
+        """Return the model's outputs (training=False) for `x`, concatenated over batches."""
+        source = BatchSource(x, batch_size=batch_size, need_y=False, where="x")
+        outputs = []
+        with self._scope():
+            for index, (batch_x, _, _) in enumerate(source.epoch_batches()):
+                if steps is not None and index >= steps:
+                    break
+                self._ensure_built(batch_x, None, None)
+                outputs.append(keras.ops.convert_to_numpy(self._predict_batch(batch_x)))
+        if not outputs:
+            raise ValueError("`x` yielded no batches to predict on.")
+        return np.concatenate(outputs, axis=0)
+
+    # --------------------------------------------------------------- epochs
+    def _run_train_epoch(self, source, steps, callback_list, skip):
+        model = self.model
+        if self.backend == "jax" and self._steps is not None:
+            self._refresh_jax_state()
+        trained = 0
+        for step, batch in enumerate(self._batches(source)):
+            if steps is not None and step >= steps:
+                break
+            if step < skip:
+                continue  # already trained before the checkpoint this run resumed from
+            callback_list.on_train_batch_begin(step)
+            logs = self._train_batch(*batch)
+            trained += 1
+            callback_list.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        if trained == 0 and skip == 0:
+            raise ValueError("The training data yielded no batches: check `x` and `steps_per_epoch`.")
+        if self.backend == "jax":
+            model.jax_state_sync()
+
+    def _evaluate_source(self, source, steps, callback_list):
+        model = self.model
+        model.reset_metrics()
+        callback_list.on_test_begin()
+        state = None
+        for step, batch in enumerate(self._batches(source)):
+            if steps is not None and step >= steps:
+                break
+            callback_list.on_test_batch_begin(step)
+            self._ensure_built(*batch)
+            if self.backend == "jax":
+                state = self._jax_test_batch(state, *batch)
+                logs = state[1]
+                state = state[0]
+            else:
+                logs = self._test_fn(*batch)
+            callback_list.on_test_batch_end(step, logs)
+        if self.backend == "jax" and state is not None:
+            _assign(model.trainable_variables, state[0])
+            _assign(model.non_trainable_variables, state[1])
+            _assign(model.metrics_variables, state[2])
+        logs = self._logs_to_floats(model.get_metrics_result())
+        callback_list.on_test_end(logs)
+        return logs
+
+    # ---------------------------------------------------------------- steps
+    def _batches(self, source):
+        if self.strategy is not None and self.strategy.num_replicas_in_sync > 1:
+            from keras_ext.training.distributed import distributed_batches
+
+            return distributed_batches(self.strategy, source)
+        return source.epoch_batches()
+
+    def _ensure_built(self, x, y, sample_weight):
+        """Build model, optimizer, loss and metrics eagerly on the first batch, then make the steps."""
+        if self._steps is not None:
+            return
+        model = self.model
+        if self.strategy is not None and self.strategy.num_replicas_in_sync > 1:
+            x, y, sample_weight = (
+                None if v is None else self.strategy.experimental_local_results(v)[0]
+                for v in (x, y, sample_weight)
+            )
+        y_pred = model(x, training=False)
+        check_targets(x, y, y_pred)
+        if y is not None:
+            model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+            model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+            model.reset_metrics()
+        self.optimizer.build(model.trainable_variables)
+        if self.backend == "jax":
+            from keras_ext.training import jax_steps
+
+            self._steps = jax_steps.make_steps(model, self.loss_tracker, jit=self.mode != "eager")
+            self._refresh_jax_state()
+        else:
+            from keras_ext.training import tf_steps
+
+            self._steps = tf_steps.make_steps(model, self.loss_tracker, self.mode)
+
+    def _train_batch(self, x, y, sample_weight):
+        self._ensure_built(x, y, sample_weight)
+        if self.backend == "jax":
+            x, y, sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
+            logs, self._state = self._steps[0](self._state, x, y, sample_weight)
+            from keras_ext.training.jax_steps import publish_state
+
+            publish_state(self.model, self._state)
+            return logs
+        return self._steps[0](x, y, sample_weight)
+
+    @property
+    def _test_fn(self):
+        return self._steps[1]
+
+    def _jax_test_batch(self, state, x, y, sample_weight):
+        from keras_ext.training.jax_steps import model_state
+
+        if state is None:
+            state = model_state(self.model, with_optimizer=False)
+        logs, state = self._steps[1](state, _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight))
+        return state, logs
+
+    def _predict_batch(self, x):
+        if self.backend == "jax":
+            state = ([v.value for v in self.model.trainable_variables],
+                     [v.value for v in self.model.non_trainable_variables])
+            return self._steps[2](state, _to_numpy(x))
+        return self._steps[2](x)
+
+    def _refresh_jax_state(self):
+        from keras_ext.training.jax_steps import model_state
+
+        self._state = model_state(self.model)
+
+    # -------------------------------------------------------------- helpers
+    def _validation_source(self, validation_data, batch_size):
+        if validation_data is None:
+            return None
+        if isinstance(validation_data, (tuple, list)):
+            vx, vy, vsw = unpack(validation_data, "validation_data")
+            return BatchSource(vx, vy, vsw, batch_size, where="validation_data")
+        return BatchSource(validation_data, batch_size=batch_size, where="validation_data")
+
+    @staticmethod
+    def _strategy_in_scope():
+        if keras.backend.backend() != "tensorflow":
+            return None
+        import tensorflow as tf
+
+        return tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
+
+    def _scope(self):
+        if self.strategy is None:
+            import contextlib
+
+            return contextlib.nullcontext()
+        return self.strategy.scope()
+
+    @staticmethod
+    def _logs_to_floats(logs):
+        return {k: float(keras.ops.convert_to_numpy(v)) for k, v in logs.items()}
+
+
+def _to_numpy(value):
+    return None if value is None else np.asarray(value)
+
+
+def _assign(variables, values):
+    for variable, value in zip(variables, values):
+        variable.assign(value)
