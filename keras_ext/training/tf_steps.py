@@ -19,7 +19,12 @@ def _batch_size(x):
 
 
 def make_steps(model, loss_tracker, mode):
-    """Return (train_step, test_step, predict_step) for `mode`, each taking one batch."""
+    """Return (train_step, test_step, predict_step, silent_train_step) for `mode`.
+
+    Each takes one batch. `silent_train_step` trains like `train_step` but
+    returns nothing, so the metric results are not computed every step
+    when no callback reads per-batch logs.
+    """
     optimizer = model.optimizer
 
     def train_replica(x, y, sample_weight):
@@ -54,19 +59,19 @@ def make_steps(model, loss_tracker, mode):
             if returns_logs:
                 # Read in cross-replica context, so replica states are aggregated.
                 return model.get_metrics_result()
-            if strategy.num_replicas_in_sync > 1:
+            if outputs is not None and strategy.num_replicas_in_sync > 1:
                 return strategy.gather(outputs, axis=0)
             return outputs
 
         return step
 
-    train_step = distributed(train_replica)
-    test_step = distributed(test_replica)
-    predict_step = distributed(predict_replica, returns_logs=False)
-    if mode == "eager":
-        return train_step, test_step, predict_step
-    jit = mode == "xla"
-    return tuple(
-        tf.function(fn, jit_compile=jit, reduce_retracing=True)
-        for fn in (train_step, test_step, predict_step)
+    steps = (
+        distributed(train_replica),
+        distributed(test_replica),
+        distributed(predict_replica, returns_logs=False),
+        distributed(train_replica, returns_logs=False),
     )
+    if mode == "eager":
+        return steps
+    jit = mode == "xla"
+    return tuple(tf.function(fn, jit_compile=jit, reduce_retracing=True) for fn in steps)

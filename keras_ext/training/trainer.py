@@ -161,16 +161,21 @@ class Trainer:
         model = self.model
         if self.backend == "jax" and self._steps is not None:
             self._refresh_jax_state()
+        # Keras converts every batch's logs to Python numbers before calling batch
+        # hooks, which waits for the step to finish; skip that when no callback listens.
+        batch_hooks = _has_batch_hooks(callback_list, "train")
         trained = 0
         for step, batch in enumerate(self._batches(source)):
             if steps is not None and step >= steps:
                 break
             if step < skip:
                 continue  # already trained before the checkpoint this run resumed from
-            callback_list.on_train_batch_begin(step)
-            logs = self._train_batch(*batch)
+            if batch_hooks:
+                callback_list.on_train_batch_begin(step)
+            logs = self._train_batch(*batch, need_logs=batch_hooks)
             trained += 1
-            callback_list.on_train_batch_end(step, logs)
+            if batch_hooks:
+                callback_list.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
         if trained == 0 and skip == 0:
@@ -183,10 +188,12 @@ class Trainer:
         model.reset_metrics()
         callback_list.on_test_begin()
         state = None
+        batch_hooks = _has_batch_hooks(callback_list, "test")
         for step, batch in enumerate(self._batches(source)):
             if steps is not None and step >= steps:
                 break
-            callback_list.on_test_batch_begin(step)
+            if batch_hooks:
+                callback_list.on_test_batch_begin(step)
             self._ensure_built(*batch)
             if self.backend == "jax":
                 state = self._jax_test_batch(state, *batch)
@@ -194,7 +201,8 @@ class Trainer:
                 state = state[0]
             else:
                 logs = self._test_fn(*batch)
-            callback_list.on_test_batch_end(step, logs)
+            if batch_hooks:
+                callback_list.on_test_batch_end(step, logs)
         if self.backend == "jax" and state is not None:
             _assign(model.trainable_variables, state[0])
             _assign(model.non_trainable_variables, state[1])
@@ -238,7 +246,7 @@ class Trainer:
 
             self._steps = tf_steps.make_steps(model, self.loss_tracker, self.mode)
 
-    def _train_batch(self, x, y, sample_weight):
+    def _train_batch(self, x, y, sample_weight, need_logs=True):
         self._ensure_built(x, y, sample_weight)
         if self.backend == "jax":
             x, y, sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
@@ -247,7 +255,7 @@ class Trainer:
 
             publish_state(self.model, self._state)
             return logs
-        return self._steps[0](x, y, sample_weight)
+        return self._steps[0 if need_logs else 3](x, y, sample_weight)
 
     @property
     def _test_fn(self):
@@ -300,6 +308,19 @@ class Trainer:
     @staticmethod
     def _logs_to_floats(logs):
         return {k: float(keras.ops.convert_to_numpy(v)) for k, v in logs.items()}
+
+
+def _has_batch_hooks(callback_list, kind):
+    """Whether any callback overrides a per-batch hook of `kind` ("train" or "test")."""
+    names = (f"on_{kind}_batch_begin", f"on_{kind}_batch_end")
+    if kind == "train":
+        names += ("on_batch_begin", "on_batch_end")
+    base = keras.callbacks.Callback
+    return any(
+        getattr(type(callback), name) is not getattr(base, name)
+        for callback in callback_list.callbacks
+        for name in names
+    )
 
 
 def _to_numpy(value):

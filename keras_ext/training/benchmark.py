@@ -1,0 +1,254 @@
+"""Steps per second of `model.fit` against the Trainer and the walkthrough's bare loop.
+
+Every variant trains the same model (same initial weights) on the same data
+in one process. Variants are interleaved repeat by repeat, so a slow moment
+of the machine hits all of them alike; compilation and warm-up are excluded.
+Used by `benchmarks/fit_vs_custom.py` and `keras-ext bench`.
+"""
+
+import json
+import os
+import platform
+import statistics
+import time
+
+import keras
+import numpy as np
+
+from keras_ext.training.trainer import Trainer
+
+MODEL_NAMES = ("simplecnn", "fashioncnn")
+DATA_KINDS = ("arrays", "tf.data")
+INPUT_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+
+
+def variant_names(backend):
+    names = ["fit", "fit_spe", "trainer_graph", "trainer_xla", "trainer_eager", "bare_loop"]
+    if backend == "jax":
+        # On JAX "graph" and "xla" are the same jitted step.
+        names.remove("trainer_xla")
+    return names
+
+
+def make_model(name, seed=0):
+    from keras_ext import models
+
+    keras.utils.set_random_seed(seed)
+    model = models.SimpleCNN(NUM_CLASSES) if name == "simplecnn" else models.FashionCNN(NUM_CLASSES)
+    model.build((None, *INPUT_SHAPE))
+    return model
+
+
+def _loss():
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def _optimizer():
+    return keras.optimizers.RMSprop(1e-3)
+
+
+class _Variant:
+    """One way of training: `run(x, y)` trains one pass over the given batches."""
+
+    def __init__(self, name, model, batch_size, data_kind, steps_per_execution):
+        self.name = name
+        self.model = model
+        self.batch_size = batch_size
+        self.data_kind = data_kind
+        if name.startswith("fit"):
+            spe = steps_per_execution if name == "fit_spe" else 1
+            model.compile(_optimizer(), _loss(), metrics=["accuracy"], steps_per_execution=spe,
+                          jit_compile=False)
+            self._run = self._run_fit
+        elif name.startswith("trainer"):
+            self.trainer = Trainer(model, _optimizer(), _loss(), metrics=["accuracy"],
+                                   mode=name.split("_", 1)[1])
+            self._run = self._run_trainer
+        else:
+            from keras_ext.training.bare_loop import BareLoop
+
+            self.loop = BareLoop(model, _optimizer(), _loss())
+            self._run = self._run_bare
+
+    def _data(self, x, y):
+        if self.data_kind == "arrays":
+            return (x, y)
+        import tensorflow as tf
+
+        dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(self.batch_size)
+        return (dataset.prefetch(tf.data.AUTOTUNE), None)
+
+    def _run_fit(self, x, y):
+        data_x, data_y = self._data(x, y)
+        batch_size = self.batch_size if data_y is not None else None
+        self.model.fit(data_x, data_y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+
+    def _run_trainer(self, x, y):
+        data_x, data_y = self._data(x, y)
+        batch_size = self.batch_size if data_y is not None else None
+        self.trainer.fit(data_x, data_y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+
+    def _run_bare(self, x, y):
+        data_x, data_y = self._data(x, y)
+        self.loop.run_epoch(data_x, data_y, self.batch_size)
+
+    def timed_run(self, x, y):
+        start = time.perf_counter()
+        self._run(x, y)
+        return time.perf_counter() - start
+
+
+def run_benchmark(models=MODEL_NAMES, batch_sizes=(32, 256), data_kinds=DATA_KINDS, steps=30,
+                  repeats=5, warmup_steps=5, variants=None, steps_per_execution=10, log=print):
+    """Measure every combination; return a result dict (see `write_outputs`)."""
+    backend = keras.backend.backend()
+    variants = list(variants or variant_names(backend))
+    if backend != "tensorflow" and "tf.data" in data_kinds:
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            data_kinds = tuple(k for k in data_kinds if k != "tf.data")
+    rng = np.random.default_rng(0)
+    rows = []
+    for model_name in models:
+        for batch_size in batch_sizes:
+            n = batch_size * steps
+            x = rng.random((n, *INPUT_SHAPE)).astype("float32")
+            y = rng.integers(0, NUM_CLASSES, n).astype("int32")
+            for data_kind in data_kinds:
+                rows.extend(_measure_group(model_name, batch_size, data_kind, x, y, steps, repeats,
+                                           warmup_steps, variants, steps_per_execution, log))
+    return {"environment": environment(), "settings": {
+        "steps": steps, "repeats": repeats, "warmup_steps": warmup_steps,
+        "steps_per_execution": steps_per_execution, "optimizer": "RMSprop(1e-3)",
+        "metrics": ["accuracy"], "input_shape": list(INPUT_SHAPE), "num_classes": NUM_CLASSES,
+    }, "results": rows}
+
+
+def _measure_group(model_name, batch_size, data_kind, x, y, steps, repeats, warmup_steps,
+                   variants, steps_per_execution, log):
+    initial = make_model(model_name).get_weights()
+    runners = []
+    for name in variants:
+        model = make_model(model_name)
+        model.set_weights(initial)
+        runners.append(_Variant(name, model, batch_size, data_kind, steps_per_execution))
+    warm = batch_size * max(warmup_steps, steps_per_execution)
+    for runner in runners:  # tracing, compilation, first-call allocations
+        runner.timed_run(x[:warm], y[:warm])
+    times = {r.name: [] for r in runners}
+    for _ in range(repeats):
+        for runner in runners:
+            times[runner.name].append(runner.timed_run(x, y))
+    rows = []
+    for name, seconds in times.items():
+        rates = sorted(steps / s for s in seconds)
+        row = {
+            "model": model_name, "batch_size": batch_size, "data": data_kind, "variant": name,
+            "steps_per_s_median": statistics.median(rates),
+            "steps_per_s_min": rates[0], "steps_per_s_max": rates[-1],
+            "images_per_s_median": statistics.median(rates) * batch_size,
+            "repeats": len(rates),
+        }
+        rows.append(row)
+        log(f"{model_name:10s} batch {batch_size:4d} {data_kind:7s} {name:14s} "
+            f"{row['steps_per_s_median']:8.2f} steps/s  [{rates[0]:.2f} .. {rates[-1]:.2f}]  "
+            f"{row['images_per_s_median']:9.0f} img/s")
+    return rows
+
+
+def environment():
+    backend = keras.backend.backend()
+    env = {"backend": backend, "keras": keras.__version__, "python": platform.python_version(),
+           "machine": platform.machine(), "processor": platform.processor(),
+           "cpu_count": os.cpu_count(), "numpy": np.__version__}
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        env["tensorflow"] = tf.__version__
+        gpus = tf.config.list_physical_devices("GPU")
+        env["device"] = ", ".join(d.name for d in gpus) if gpus else f"CPU ({os.cpu_count()} cores)"
+    elif backend == "jax":
+        import jax
+
+        env["jax"] = jax.__version__
+        env["device"] = ", ".join(str(d.device_kind) for d in jax.devices())
+    return env
+
+
+def ratios(results):
+    """Speed ratios the issue asks for, per (model, batch, data) group."""
+    groups = {}
+    for row in results["results"]:
+        key = (row["model"], row["batch_size"], row["data"])
+        groups.setdefault(key, {})[row["variant"]] = row["steps_per_s_median"]
+    out = []
+    for (model, batch, data), rates in groups.items():
+        entry = {"model": model, "batch_size": batch, "data": data}
+        if "trainer_graph" in rates and "fit" in rates:
+            entry["trainer_graph_over_fit"] = rates["trainer_graph"] / rates["fit"]
+        if "trainer_graph" in rates and "bare_loop" in rates:
+            entry["trainer_graph_over_bare_loop"] = rates["trainer_graph"] / rates["bare_loop"]
+        if "trainer_eager" in rates and "trainer_graph" in rates:
+            entry["graph_over_eager"] = rates["trainer_graph"] / rates["trainer_eager"]
+        out.append(entry)
+    return out
+
+
+def format_table(results):
+    lines = [f"{'model':10s} {'batch':>5s} {'data':7s} {'variant':14s} {'steps/s':>9s} "
+             f"{'min':>8s} {'max':>8s} {'images/s':>9s}"]
+    for r in results["results"]:
+        lines.append(f"{r['model']:10s} {r['batch_size']:5d} {r['data']:7s} {r['variant']:14s} "
+                     f"{r['steps_per_s_median']:9.2f} {r['steps_per_s_min']:8.2f} "
+                     f"{r['steps_per_s_max']:8.2f} {r['images_per_s_median']:9.0f}")
+    lines.append("")
+    for entry in ratios(results):
+        parts = [f"{k}={v:.3f}" for k, v in entry.items() if isinstance(v, float)]
+        lines.append(f"{entry['model']} batch {entry['batch_size']} {entry['data']}: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def write_outputs(results, output_dir):
+    """Write results.json (environment, settings, every figure, ratios) and chart.png."""
+    os.makedirs(output_dir, exist_ok=True)
+    results = {**results, "ratios": ratios(results)}
+    json_path = os.path.join(output_dir, "results.json")
+    tmp = json_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(results, f, indent=2)
+    os.replace(tmp, json_path)
+    return json_path, plot(results, os.path.join(output_dir, "chart.png"))
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = sorted({(r["model"], r["batch_size"], r["data"]) for r in results["results"]})
+    variants = list(dict.fromkeys(r["variant"] for r in results["results"]))
+    fig, ax = plt.subplots(figsize=(max(8, 1.6 * len(groups)), 4.5))
+    width = 0.8 / len(variants)
+    for i, variant in enumerate(variants):
+        med, low, high = [], [], []
+        for group in groups:
+            row = next((r for r in results["results"]
+                        if (r["model"], r["batch_size"], r["data"]) == group and r["variant"] == variant), None)
+            med.append(row["images_per_s_median"] if row else 0)
+            low.append((row["steps_per_s_median"] - row["steps_per_s_min"]) * row["batch_size"] if row else 0)
+            high.append((row["steps_per_s_max"] - row["steps_per_s_median"]) * row["batch_size"] if row else 0)
+        positions = [g + (i - (len(variants) - 1) / 2) * width for g in range(len(groups))]
+        ax.bar(positions, med, width, yerr=[low, high], label=variant, capsize=2)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{m}\nbatch {b}\n{d}" for m, b, d in groups], fontsize=8)
+    ax.set_ylabel("images / s (median, min-max bars)")
+    env = results["environment"]
+    ax.set_title(f"fit vs Trainer vs bare loop - {env['backend']} on {env.get('device', '?')}", fontsize=10)
+    ax.legend(fontsize=8, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
