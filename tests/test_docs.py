@@ -24,31 +24,49 @@ DOCTEST_MODULES = [
 TENSORFLOW_DOCTEST_MODULES = ["keras_ext.data.load"]
 
 
-def _readme_python_blocks():
-    text = open(os.path.join(ROOT, "README.md")).read()
-    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+def _python_blocks():
+    """(file, index, code) of every ```python block in README.md and docs/*.md.
+
+    Blocks fenced as ```python run; fence an example that must not run in
+    tests (a long search, say) as ```py instead.
+    """
+    paths = [os.path.join(ROOT, "README.md")]
+    docs = os.path.join(ROOT, "docs")
+    paths += sorted(os.path.join(docs, f) for f in os.listdir(docs) if f.endswith(".md"))
+    blocks = []
+    for path in paths:
+        text = open(path).read()
+        for index, code in enumerate(re.findall(r"```python\n(.*?)```", text, flags=re.S)):
+            blocks.append((os.path.relpath(path, ROOT), index, code))
+    return blocks
+
+
+BLOCKS = _python_blocks()
 
 
 def test_readme_has_examples():
-    assert len(_readme_python_blocks()) >= 4
+    assert len([b for b in BLOCKS if b[0] == "README.md"]) >= 4
 
 
-@pytest.mark.parametrize("index", range(len(_readme_python_blocks())))
-def test_readme_python_example_runs(index, tmp_path, monkeypatch):
-    block = _readme_python_blocks()[index]
-    if "keras_ext.data" in block and keras.backend.backend() != "tensorflow":
-        pytest.skip("keras_ext.data needs TensorFlow")
+@pytest.mark.parametrize("where, index, block", BLOCKS, ids=[f"{w}:{i}" for w, i, _ in BLOCKS])
+def test_python_example_runs(where, index, block, tmp_path, monkeypatch):
+    needs_tf = any(k in block for k in ("keras_ext.data", "tensorflow", "tf.data"))
+    if needs_tf and keras.backend.backend() != "tensorflow":
+        pytest.skip("the example needs TensorFlow")
     monkeypatch.chdir(tmp_path)
     block = block.replace('"/tmp/simple_cnn.keras"', '"simple_cnn.keras"')
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(block, f"README.md block {index}", "exec"), {})
-    # Every `print(...)  # value` line must print exactly the value its comment shows.
+        exec(compile(block, f"{where} block {index}", "exec"), {})
+    # Where a block shows values (`print(...)  # value`), every print must show
+    # one, and each must print exactly that value.
     shown = [m.strip() for m in re.findall(r"^print\(.*\)[ \t]*#[ \t]*(.+)$", block, flags=re.M)]
+    if not shown:
+        return
     printed = out.getvalue().splitlines()
-    assert len(printed) == len(shown), f"README block {index} printed {printed}, comments show {shown}"
+    assert len(printed) == len(shown), f"{where} block {index} printed {printed}, comments show {shown}"
     for expected, actual in zip(shown, printed):
-        assert actual.strip() == expected, f"README block {index}: printed {actual!r}, comment says {expected!r}"
+        assert actual.strip() == expected, f"{where} block {index}: printed {actual!r}, comment says {expected!r}"
 
 
 @pytest.mark.parametrize("module_name", DOCTEST_MODULES + TENSORFLOW_DOCTEST_MODULES)

@@ -32,9 +32,10 @@ def publish_state(model, state):
     model._jax_state = {
         "trainable_variables": trainable,
         "non_trainable_variables": non_trainable,
-        "optimizer_variables": optimizer_vars,
         "metrics_variables": metric_vars,
     }
+    if optimizer_vars is not None:  # None during evaluation, which leaves the optimizer alone
+        model._jax_state["optimizer_variables"] = optimizer_vars
     model._jax_state_synced = False
 
 

@@ -107,27 +107,35 @@ class Trainer:
         )
         model.stop_training = False
         model._keras_ext_supports_initial_step = True
-        with self._scope():
-            callback_list.on_train_begin()
-            first_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
-            skip = int(getattr(model, "_keras_ext_initial_step", 0) or 0)
-            model._keras_ext_initial_step = 0
-            epoch_logs = None
-            for epoch in range(first_epoch, epochs):
-                model.reset_metrics()
-                callback_list.on_epoch_begin(epoch)
-                self._run_train_epoch(source, steps, callback_list, skip)
-                skip = 0
-                epoch_logs = self._logs_to_floats(model.get_metrics_result())
-                if val_source is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._evaluate_source(val_source, validation_steps, callback_list)
-                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                callback_list.on_epoch_end(epoch, epoch_logs)
-                if model.stop_training:
-                    break
-            callback_list.on_train_end(logs=epoch_logs)
-        model._keras_ext_supports_initial_step = False
+        try:
+            with self._scope():
+                self._fit_epochs(source, val_source, steps, validation_steps, validation_freq,
+                                 initial_epoch, epochs, callback_list)
+        finally:
+            model._keras_ext_supports_initial_step = False
         return model.history
+
+    def _fit_epochs(self, source, val_source, steps, validation_steps, validation_freq,
+                    initial_epoch, epochs, callback_list):
+        model = self.model
+        callback_list.on_train_begin()
+        first_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
+        skip = int(getattr(model, "_keras_ext_initial_step", 0) or 0)
+        model._keras_ext_initial_step = 0
+        epoch_logs = None
+        for epoch in range(first_epoch, epochs):
+            model.reset_metrics()
+            callback_list.on_epoch_begin(epoch)
+            self._run_train_epoch(source, steps, callback_list, skip)
+            skip = 0
+            epoch_logs = self._logs_to_floats(model.get_metrics_result())
+            if val_source is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_source(val_source, validation_steps, callback_list)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if model.stop_training:
+                break
+        callback_list.on_train_end(logs=epoch_logs)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
@@ -207,6 +215,7 @@ class Trainer:
             _assign(model.trainable_variables, state[0])
             _assign(model.non_trainable_variables, state[1])
             _assign(model.metrics_variables, state[2])
+            model._jax_state_synced = True
         logs = self._logs_to_floats(model.get_metrics_result())
         callback_list.on_test_end(logs)
         return logs
@@ -267,6 +276,11 @@ class Trainer:
         if state is None:
             state = model_state(self.model, with_optimizer=False)
         logs, state = self._steps[1](state, _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight))
+        # Callbacks that read the model mid-evaluation get these arrays (the
+        # ones they held before were donated to the step).
+        from keras_ext.training.jax_steps import publish_state
+
+        publish_state(self.model, (state[0], state[1], None, state[2]))
         return state, logs
 
     def _predict_batch(self, x):
