@@ -21,7 +21,7 @@ DOCTEST_MODULES = [
     "keras_ext.metrics.categorical_true_positives",
     "keras_ext.training.trainer",
 ]
-TENSORFLOW_DOCTEST_MODULES = ["keras_ext.data.load"]
+TENSORFLOW_DOCTEST_MODULES = ["keras_ext.data.load", "keras_ext.distribute.strategy"]
 
 
 def _python_blocks():

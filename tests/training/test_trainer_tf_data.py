@@ -60,8 +60,8 @@ def test_mirrored_strategy_matches_fit_and_single_device(tmp_path):
     run_fresh_python(
         """
         import numpy as np, tensorflow as tf, keras
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from keras_ext.distribute import get_strategy, split_cpu
+        assert split_cpu(2) == ["/device:CPU:0", "/device:CPU:1"]
         from keras_ext.training import Trainer
         from keras_ext.layers import Linear
 
@@ -80,7 +80,7 @@ def test_mirrored_strategy_matches_fit_and_single_device(tmp_path):
         single = make(); w0 = single.get_weights()
         single_hist = Trainer(single, **args()).fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
 
-        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        strategy = get_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
         assert strategy.num_replicas_in_sync == 2
         with strategy.scope():
             mirrored = make(); mirrored.set_weights(w0)
