@@ -1,0 +1,116 @@
+"""Resident memory over a 20-trial search in one process: keras_ext's Search against stock keras-tuner.
+
+keras-tuner users report memory that grows trial after trial (keras-tuner
+#395, #873, #1031). This script runs N small SimpleCNN trials on the
+built-in digits in one process and records the resident set size (RSS,
+from /proc) at the start of every trial and after the search. Each mode
+runs in its own fresh process.
+
+    python benchmarks/tuning_memory.py                # both modes, 20 trials
+    python benchmarks/tuning_memory.py --trials 5 --modes keras_ext
+
+Acceptance (issue 5): with keras_ext, RSS after the last trial exceeds RSS
+after the 2nd trial by less than 200 MB.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+MODES = ("keras_ext", "stock")
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def run_one(mode, trials, epochs, directory):
+    """Run the search in this process; return RSS samples (MB) and timings."""
+    import keras
+    import keras_tuner
+
+    import keras_ext
+    from keras_ext.tuning import Search
+    from keras_ext.tuning import SimpleCNNHyperModel
+
+    arrays = keras_ext.data.load_arrays("digits")
+    # Small but varied models: each trial builds a different graph.
+    hypermodel = SimpleCNNHyperModel(arrays.input_shape, 10, num_blocks=(1, 2), filters=(8, 16))
+    samples = []
+    recorder = keras.callbacks.LambdaCallback(on_train_begin=lambda logs: samples.append(rss_mb()))
+    fit_args = dict(validation_data=(arrays.x_val, arrays.y_val), epochs=epochs,
+                    callbacks=[recorder], verbose=0)
+    start = time.perf_counter()
+    if mode == "keras_ext":
+        search = Search(hypermodel, max_trials=trials, directory=directory, project_name=mode,
+                        overwrite=True, seed=0)
+        search.run(arrays.x_train, arrays.y_train, **fit_args)
+    else:
+        tuner = keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trials=trials,
+                                         seed=1, directory=directory, project_name=mode, overwrite=True)
+        tuner.search(arrays.x_train, arrays.y_train, **fit_args)
+    samples.append(rss_mb())  # after the last trial
+    return {"mode": mode, "trials": trials, "epochs": epochs, "rss_mb": samples,
+            "seconds": time.perf_counter() - start}
+
+
+def summarize(result):
+    rss = result["rss_mb"]
+    # rss[k] is measured as trial k+1 starts, so rss[2] is "after the 2nd trial".
+    after_second = rss[2] if len(rss) > 2 else rss[-1]
+    return {
+        "mode": result["mode"],
+        "trials": result["trials"],
+        "rss_at_first_trial_mb": round(rss[0], 1),
+        "rss_after_2nd_trial_mb": round(after_second, 1),
+        "rss_after_last_trial_mb": round(rss[-1], 1),
+        "growth_after_2nd_trial_mb": round(rss[-1] - after_second, 1),
+        "peak_mb": round(max(rss), 1),
+        "seconds": round(result["seconds"], 1),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--output", help="also write the results as JSON here")
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    if args.child:
+        with tempfile.TemporaryDirectory() as directory:
+            print(json.dumps(run_one(args.child, args.trials, args.epochs, directory)))
+        return 0
+
+    summaries = []
+    for mode in args.modes:
+        # A fresh process per mode, so neither inherits the other's memory.
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", mode, "--trials", str(args.trials),
+             "--epochs", str(args.epochs)],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        summaries.append({**summarize(result), "rss_mb": [round(v, 1) for v in result["rss_mb"]]})
+    for s in summaries:
+        verdict = "PASS" if s["growth_after_2nd_trial_mb"] < 200 else "FAIL"
+        print(f"{s['mode']:>9}: {s['trials']} trials in {s['seconds']} s; RSS {s['rss_at_first_trial_mb']} MB "
+              f"at trial 1, {s['rss_after_2nd_trial_mb']} MB after trial 2, {s['rss_after_last_trial_mb']} MB "
+              f"after the last: +{s['growth_after_2nd_trial_mb']} MB ({verdict} < 200 MB)")
+    if args.output:
+        with open(args.output, "w") as f:
+            json.dump(summaries, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

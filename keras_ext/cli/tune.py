@@ -1,0 +1,176 @@
+"""`keras-ext tune`: a keras-tuner search over SimpleCNN that resumes, prunes and writes a leaderboard."""
+
+import os
+import sys
+
+from keras_ext.cli.train import _positive_int
+
+TUNERS = ("random", "bayesian", "hyperband", "grid")
+# Hyperparameters `--hp` may fix or narrow, and the form each takes.
+RANGE_HPS = ("num_blocks", "dropout_rate", "weight_decay", "learning_rate")
+CHOICE_HPS = ("filters", "kernel_size", "optimizer", "batch_size")
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "tune",
+        help="search SimpleCNN's hyperparameters with keras-tuner (resumable, prunable, distributed)",
+        description=(
+            "Search SimpleCNN's architecture, optimizer, learning rate and batch size with "
+            "keras-tuner. An existing project resumes (finished trials are kept) unless "
+            "--overwrite. At the end it prints a leaderboard and writes best_model.keras, "
+            "best_hyperparameters.json and trials.csv to DIRECTORY/PROJECT_NAME. "
+            "Runs offline on the built-in digits by default."
+        ),
+    )
+    p.add_argument("--tuner", choices=TUNERS, default="random")
+    p.add_argument("--max-trials", type=_positive_int, default=10)
+    p.add_argument("--epochs", type=_positive_int, default=5,
+                   help="epochs per trial (Hyperband: the most a trial gets)")
+    p.add_argument("--executions-per-trial", type=_positive_int, default=1)
+    p.add_argument("--objective", default="val_accuracy",
+                   help="a logged metric: val_accuracy, val_loss, val_categorical_true_positives, ...")
+    p.add_argument("--direction", choices=("min", "max"),
+                   help="only for an objective whose direction is not known")
+    p.add_argument("--directory", default="runs/tune")
+    p.add_argument("--project-name", default="simplecnn")
+    p.add_argument("--overwrite", action="store_true", help="start afresh (default: resume)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dataset", default="digits",
+                   help="'digits' (built in, offline), 'fashion_mnist', an IDX directory or an .npz")
+    p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
+                   help=("fix or narrow a hyperparameter (repeatable): range names "
+                         f"{', '.join(RANGE_HPS)} take VALUE or MIN:MAX; choice names "
+                         f"{', '.join(CHOICE_HPS)} take VALUE or V1,V2,..."))
+    p.add_argument("--prune", action="store_true",
+                   help="stop a trial worse than the median of completed trials at the same epoch")
+    p.add_argument("--prune-warmup-trials", type=_positive_int, default=3)
+    p.add_argument("--prune-warmup-epochs", type=_non_negative_int, default=1)
+    role = p.add_mutually_exclusive_group()
+    role.add_argument("--chief", action="store_true",
+                      help="serve trials to workers (keras-tuner's oracle) and write the results")
+    role.add_argument("--worker", action="store_true", help="run trials served by a chief")
+    p.add_argument("--oracle-ip", default=os.environ.get("KERASTUNER_ORACLE_IP", "127.0.0.1"))
+    p.add_argument("--oracle-port", type=_positive_int,
+                   default=int(os.environ.get("KERASTUNER_ORACLE_PORT", "8000")))
+    p.add_argument("--tuner-id", help="this worker's id (default: tuner<pid>)")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
+                   help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
+    p.set_defaults(run=run)
+    return p
+
+
+def _non_negative_int(text):
+    import argparse
+
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
+def parse_hp(items):
+    """Turn `--hp NAME=VALUE` items into SimpleCNNHyperModel keyword arguments."""
+    kwargs = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not text:
+            raise ValueError(f"--hp expects NAME=VALUE, got {item!r}.")
+        if name in RANGE_HPS:
+            parts = text.split(":")
+            if len(parts) > 2:
+                raise ValueError(f"--hp {name} takes VALUE or MIN:MAX, got {text!r}.")
+            values = tuple(_number(v, name) for v in parts)
+            kwargs[name] = values[0] if len(values) == 1 else values
+        elif name in CHOICE_HPS:
+            parts = text.split(",")
+            kwargs[name] = tuple(v if name == "optimizer" else _number(v, name) for v in parts)
+        else:
+            raise ValueError(
+                f"--hp: unknown hyperparameter {name!r}; expected one of "
+                f"{list(RANGE_HPS + CHOICE_HPS)}."
+            )
+    return kwargs
+
+
+def _number(text, name):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    raise ValueError(f"--hp {name}: {text!r} is not a number.")
+
+
+def _set_role(args):
+    """Set keras-tuner's distribution variables for --chief / --worker (before any tuner exists)."""
+    if not (args.chief or args.worker):
+        return
+    tuner_id = "chief" if args.chief else (args.tuner_id or f"tuner{os.getpid()}")
+    if args.worker and "chief" in tuner_id:
+        raise ValueError(f"--tuner-id {tuner_id!r}: a worker's id must not contain 'chief'.")
+    os.environ["KERASTUNER_TUNER_ID"] = tuner_id
+    os.environ["KERASTUNER_ORACLE_IP"] = args.oracle_ip
+    os.environ["KERASTUNER_ORACLE_PORT"] = str(args.oracle_port)
+
+
+def _prepare(args):
+    """Check everything and return (search, data); raises ValueError before anything is written."""
+    import keras
+
+    from keras_ext import data
+    from keras_ext import tuning
+
+    arrays = data.load_arrays(args.dataset, seed=args.seed)
+    hypermodel = tuning.SimpleCNNHyperModel(arrays.input_shape, arrays.num_classes, **parse_hp(args.hp))
+    pruning = (
+        tuning.MedianPruning(args.prune_warmup_trials, args.prune_warmup_epochs)
+        if args.prune else None
+    )
+    search = tuning.Search(
+        hypermodel, tuner=args.tuner, objective=args.objective, direction=args.direction,
+        max_trials=args.max_trials, executions_per_trial=args.executions_per_trial,
+        directory=args.directory, project_name=args.project_name, overwrite=args.overwrite,
+        seed=args.seed, pruning=pruning,
+    )
+    keras.utils.set_random_seed(args.seed)
+    search.check(arrays.x_train, arrays.y_train)
+    return search, arrays
+
+
+def run(args):
+    import keras
+
+    from keras_ext.tuning.search import BEST_HYPERPARAMETERS
+    from keras_ext.tuning.search import BEST_MODEL
+    from keras_ext.tuning.search import TRIALS_CSV
+
+    try:
+        _set_role(args)
+        search, arrays = _prepare(args)
+    except ValueError as e:
+        print(f"keras-ext tune: error: {e}", file=sys.stderr)
+        return 2
+    role = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+    print(
+        f"keras-ext tune: {args.tuner} search of SimpleCNN on {args.dataset} "
+        f"({len(arrays.x_train)} train / {len(arrays.x_val)} validation images), "
+        f"{args.max_trials} trials x {args.epochs} epochs, objective {search.objective.name} "
+        f"({search.objective.direction}), project {search.project_dir}, as {role}, "
+        f"backend {keras.backend.backend()}",
+        flush=True,
+    )
+    board = search.run(
+        arrays.x_train, arrays.y_train, (arrays.x_val, arrays.y_val),
+        epochs=args.epochs, verbose=args.verbose,
+    )
+    if board is None:
+        print(f"keras-ext tune: worker {role} finished; the chief writes the results.")
+        return 0
+    print(board.format())
+    written = [TRIALS_CSV]
+    if board.best is not None:
+        print(f"best trial {board.best['trial_id']}: {search.objective.name} = {board.best['score']:.6f}")
+        written = [BEST_MODEL, BEST_HYPERPARAMETERS, TRIALS_CSV]
+    print("wrote " + ", ".join(os.path.join(search.project_dir, name) for name in written))
+    return 0

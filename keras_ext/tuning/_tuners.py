@@ -1,0 +1,130 @@
+"""keras-tuner's four tuners with what keras_ext adds to every trial.
+
+Each trial gets its own seed (so a trial gives the same result whether it
+runs first, last, on another worker or again after a crash), a per-epoch
+record in the project directory (`TrialHistory`), optional median pruning,
+and the memory of the previous trial released before the next starts.
+"""
+
+import os
+import time
+
+import keras
+import keras_tuner
+
+from keras_ext.tuning.trial_history import TrialHistory
+
+
+class _KerasExtTrials:
+    """Mixin for a keras-tuner `Tuner`: seeded, recorded, optionally pruned trials."""
+
+    def __init__(self, *args, seed=0, pruning=None, **kwargs):
+        self.trial_seed = seed
+        self.pruning = pruning
+        # keras-tuner reads seed 0 as "no seed" (a random one): shift by one.
+        super().__init__(*args, seed=seed + 1, **kwargs)
+
+    def search(self, *fit_args, **fit_kwargs):
+        if is_chief():
+            self.oracle.verbose = fit_kwargs.get("verbose", 1)
+            self.save()
+            _serve_until_done(self.oracle)
+            return
+        super().search(*fit_args, **fit_kwargs)
+
+    @property
+    def history(self):
+        return TrialHistory(self.project_dir)
+
+    def run_trial(self, trial, *args, **kwargs):
+        trial_id = trial.trial_id
+        self.history.begin(trial_id, tuner_id=self.tuner_id)
+        keras.utils.set_random_seed(self.trial_seed + int(trial_id))
+        callbacks = [*(kwargs.pop("callbacks", None) or []), self.history.callback(trial_id)]
+        if self.pruning is not None:
+            objective = self.oracle.objective
+            callbacks.append(
+                self.pruning.for_trial(self.project_dir, trial_id, objective.name, objective.direction)
+            )
+        try:
+            results = super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
+        except BaseException:
+            self.history.finish(trial_id, failed=True)
+            raise
+        self.history.finish(trial_id)
+        return results
+
+    def load_model(self, trial):
+        model = self._try_build(trial.hyperparameters)
+        if not model.built:
+            return super().load_model(trial)
+        # With the optimizer built, the checkpoint's optimizer state loads too
+        # (Keras skips it, with a warning, into an unbuilt optimizer).
+        if model.optimizer is not None:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(self._get_checkpoint_fname(trial.trial_id))
+        return model
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        # keras-tuner clears the session only before the next build: the
+        # finished trial's model, graphs and datasets would live on while the
+        # oracle picks the next trial (a Bayesian oracle fits its model then).
+        keras.backend.clear_session(free_memory=True)
+
+
+def is_chief():
+    """Whether this process is the chief of a distributed search (keras-tuner's variables)."""
+    return "KERASTUNER_ORACLE_IP" in os.environ and "chief" in os.environ.get("KERASTUNER_TUNER_ID", "")
+
+
+def is_worker():
+    """Whether this process is a worker of a distributed search."""
+    return "KERASTUNER_ORACLE_IP" in os.environ and not is_chief()
+
+
+def _serve_until_done(oracle, poll_seconds=0.2):
+    """keras-tuner's chief server, but it returns as soon as the last worker is done.
+
+    keras-tuner's own `start_server` checks for finished workers every 20 s.
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = oracle_chief.OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
+    server.start()
+    try:
+        while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+            time.sleep(poll_seconds)
+    finally:
+        server.stop(grace=1)
+
+
+class RandomTuner(_KerasExtTrials, keras_tuner.RandomSearch):
+    pass
+
+
+class BayesianTuner(_KerasExtTrials, keras_tuner.BayesianOptimization):
+    pass
+
+
+class GridTuner(_KerasExtTrials, keras_tuner.GridSearch):
+    pass
+
+
+class HyperbandTuner(_KerasExtTrials, keras_tuner.Hyperband):
+    pass
+
+
+TUNERS = {
+    "random": RandomTuner,
+    "bayesian": BayesianTuner,
+    "hyperband": HyperbandTuner,
+    "grid": GridTuner,
+}

@@ -1,0 +1,117 @@
+"""`MedianPruning`: stop a trial that is worse than the median of finished trials at the same epoch."""
+
+import copy
+
+import keras
+import numpy as np
+
+from keras_ext._validation import check_positive_int
+from keras_ext.tuning.trial_history import TrialHistory
+
+DIRECTIONS = ("min", "max")
+
+
+@keras.saving.register_keras_serializable(package="keras_ext")
+class MedianPruning(keras.callbacks.Callback):
+    """Early-stops hopeless trials of a search, as Optuna's `MedianPruner` does.
+
+    At the end of epoch `e` (1-based) of a trial, once `e > warmup_epochs` and
+    at least `warmup_trials` trials have run to completion, the trial stops
+    if its objective at epoch `e` is worse than the median of the completed
+    trials' objective at epoch `e`. Those per-epoch values come from the
+    `TrialHistory` files in the project directory, so they survive a
+    restart and are shared by workers on one file system. A trial is never
+    stopped at its last epoch (that would save nothing). A stopped trial
+    keeps its best epoch so far as its score and is marked `"pruned"`.
+
+    `keras_ext.tuning.Search(..., pruning=MedianPruning())` binds a copy to
+    each trial (`for_trial`) with the search's objective and directory.
+
+    Args:
+        warmup_trials: completed trials needed before any pruning (>= 1).
+        warmup_epochs: epochs every trial trains before it may be pruned (>= 0).
+        objective: name of the logged value to compare (for example
+            `"val_accuracy"`); `None` until bound by the search.
+        direction: `"max"` or `"min"`: which way is better.
+        directory: the search's project directory; `None` until bound.
+        trial_id: the trial this copy watches; `None` until bound.
+
+    Example:
+
+    >>> from keras_ext.tuning import MedianPruning
+    >>> pruning = MedianPruning(warmup_trials=3, warmup_epochs=1)
+    >>> bound = pruning.for_trial("/tmp/search/project", "4", "val_accuracy", "max")
+    >>> bound.trial_id, bound.objective
+    ('4', 'val_accuracy')
+    """
+
+    def __init__(
+        self,
+        warmup_trials=3,
+        warmup_epochs=1,
+        objective=None,
+        direction="max",
+        directory=None,
+        trial_id=None,
+    ):
+        super().__init__()
+        self.warmup_trials = check_positive_int("warmup_trials", warmup_trials)
+        if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int) or warmup_epochs < 0:
+            raise ValueError(
+                f"`warmup_epochs` must be an int >= 0, got warmup_epochs={warmup_epochs!r}."
+            )
+        self.warmup_epochs = warmup_epochs
+        if direction not in DIRECTIONS:
+            raise ValueError(f"`direction` must be 'min' or 'max', got direction={direction!r}.")
+        self.objective = objective
+        self.direction = direction
+        self.directory = directory
+        self.trial_id = trial_id
+
+    def for_trial(self, directory, trial_id, objective=None, direction=None):
+        """A copy bound to one trial; `objective`/`direction` fill in what is unset."""
+        bound = copy.copy(self)
+        bound.directory = directory
+        bound.trial_id = trial_id
+        bound.objective = self.objective or objective
+        if self.objective is None and direction is not None:
+            bound.direction = direction
+        return bound
+
+    def should_prune(self, value, completed_values):
+        """Whether `value` is worse than the median of `completed_values` (after warm-up trials)."""
+        if len(completed_values) < self.warmup_trials:
+            return False
+        median = float(np.median(completed_values))
+        return value < median if self.direction == "max" else value > median
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.objective is None or self.directory is None or self.trial_id is None:
+            raise ValueError(
+                "MedianPruning needs `objective`, `directory` and `trial_id`; pass it to "
+                "keras_ext.tuning.Search(pruning=...) or bind it with for_trial()."
+            )
+        last_epoch = (self.params or {}).get("epochs")
+        if epoch + 1 <= self.warmup_epochs or (last_epoch and epoch + 1 >= last_epoch):
+            return
+        if not logs or self.objective not in logs:
+            return
+        history = TrialHistory(self.directory)
+        completed = history.values_at(self.objective, epoch, exclude=self.trial_id)
+        if self.should_prune(float(logs[self.objective]), completed):
+            history.mark_pruned(self.trial_id, epoch)
+            self.model.stop_training = True
+
+    def get_config(self):
+        return {
+            "warmup_trials": self.warmup_trials,
+            "warmup_epochs": self.warmup_epochs,
+            "objective": self.objective,
+            "direction": self.direction,
+            "directory": self.directory,
+            "trial_id": self.trial_id,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

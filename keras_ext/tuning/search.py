@@ -1,0 +1,236 @@
+"""`Search`: run a keras-tuner search that checks its input first, resumes, prunes and writes its results."""
+
+import os
+
+import keras
+import keras_tuner
+import numpy as np
+
+from keras_ext._validation import check_positive_int
+from keras_ext.tuning._tuners import TUNERS
+from keras_ext.tuning._tuners import is_worker
+from keras_ext.tuning.leaderboard import Leaderboard
+from keras_ext.tuning.median_pruning import MedianPruning
+
+BEST_MODEL = "best_model.keras"
+BEST_HYPERPARAMETERS = "best_hyperparameters.json"
+TRIALS_CSV = "trials.csv"
+
+
+class Search:
+    """A hyperparameter search over a keras-tuner HyperModel, run the keras_ext way.
+
+    Everything is checked before any file is written: the arguments when
+    the `Search` is created; the objective, when `run` starts, against the
+    names the hypermodel's compiled model really logs (so a typo lists the
+    names it could be). Then keras-tuner searches: an existing project is
+    resumed unless `overwrite` (finished trials are kept, an interrupted one
+    runs again), each trial is seeded with `seed + trial number`, its epochs
+    are recorded in the project directory and, with `pruning`, hopeless
+    trials stop early. At the end the project directory gets
+    `best_model.keras` (written atomically; it loads with only
+    `import keras_ext`), `best_hyperparameters.json` and `trials.csv`.
+
+    Distributed search uses keras-tuner's own variables
+    (`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP`, `KERASTUNER_ORACLE_PORT`):
+    the chief serves trials and writes the results; workers run trials.
+
+    Args:
+        hypermodel: a `keras_tuner.HyperModel`, e.g. `SimpleCNNHyperModel`.
+        tuner: "random", "bayesian", "hyperband" or "grid".
+        objective: name of a logged metric (`"val_accuracy"`,
+            `"val_categorical_true_positives"`, ...) or a `keras_tuner.Objective`.
+        direction: "min" or "max" for a name whose direction is not known
+            (the hypermodel's `METRIC_DIRECTIONS` and keras-tuner's
+            inference are tried first).
+        max_trials: trials to run in all (>= 1); Hyperband stops there too.
+        executions_per_trial: trainings per trial, their scores averaged.
+        directory: parent folder of the project.
+        project_name: the project folder's name.
+        overwrite: start afresh instead of resuming.
+        seed: seeds the tuner and every trial.
+        pruning: a `MedianPruning` (or None).
+
+    Example:
+
+    >>> import keras_ext
+    >>> hypermodel = keras_ext.tuning.SimpleCNNHyperModel((28, 28, 1), 10)
+    >>> search = keras_ext.tuning.Search(hypermodel, tuner="random", max_trials=3,
+    ...                                  objective="val_categorical_true_positives")
+    >>> search.objective.direction
+    'max'
+    """
+
+    def __init__(
+        self,
+        hypermodel,
+        tuner="random",
+        objective="val_accuracy",
+        direction=None,
+        max_trials=10,
+        executions_per_trial=1,
+        directory="runs/tune",
+        project_name="simplecnn",
+        overwrite=False,
+        seed=0,
+        pruning=None,
+    ):
+        if not isinstance(hypermodel, keras_tuner.HyperModel):
+            raise ValueError(
+                f"`hypermodel` must be a keras_tuner.HyperModel, got hypermodel={hypermodel!r}."
+            )
+        if tuner not in TUNERS:
+            raise ValueError(f"Unknown tuner {tuner!r}: expected one of {list(TUNERS)}.")
+        if pruning is not None and not isinstance(pruning, MedianPruning):
+            raise ValueError(f"`pruning` must be a MedianPruning or None, got pruning={pruning!r}.")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"`seed` must be an int >= 0, got seed={seed!r}.")
+        self.hypermodel = hypermodel
+        self.tuner_name = tuner
+        self.objective = _make_objective(objective, direction, hypermodel)
+        self.max_trials = check_positive_int("max_trials", max_trials)
+        self.executions_per_trial = check_positive_int("executions_per_trial", executions_per_trial)
+        self.directory = os.fspath(directory)
+        self.project_name = project_name
+        self.overwrite = bool(overwrite)
+        self.seed = seed
+        self.pruning = pruning
+        self.tuner = None
+        self._checked = False
+
+    @property
+    def project_dir(self):
+        return os.path.join(self.directory, self.project_name)
+
+    def run(self, x, y, validation_data, epochs=5, callbacks=None, verbose="auto"):
+        """Search; return the `Leaderboard` (None on a worker, whose chief writes the results).
+
+        Args:
+            x, y: training images and labels (arrays when the batch size is tuned).
+            validation_data: `(x_val, y_val)`; the objective is measured on it.
+            epochs: epochs per trial (Hyperband's maximum).
+            callbacks: the user's Keras callbacks, added to each trial's.
+            verbose: Keras's and keras-tuner's verbosity.
+        """
+        epochs = check_positive_int("epochs", epochs)
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise ValueError(
+                "`validation_data` must be a pair (x_val, y_val): the objective and the best "
+                f"model's score are measured on it; got {type(validation_data).__name__}."
+            )
+        if not self._checked:
+            self.check(x, y)
+        self.tuner = self._make_tuner(epochs)
+        self.tuner.search(
+            x, y, validation_data=validation_data, epochs=epochs,
+            callbacks=list(callbacks or []), verbose=verbose,
+        )
+        if is_worker():
+            return None
+        return self.write_results(validation_data)
+
+    def check(self, x, y):
+        """Check the objective against what the compiled model logs; return the available names.
+
+        `run` calls it first; call it yourself to fail early. Writes nothing.
+        """
+        available = check_objective(self.hypermodel, self.objective.name, x, y)
+        if self.objective.direction is None:
+            raise ValueError(
+                f"Cannot tell whether objective {self.objective.name!r} is to be minimised or "
+                "maximised; pass direction='min' or direction='max'."
+            )
+        self._checked = True
+        return available
+
+    def leaderboard(self):
+        """The `Leaderboard` of the trials so far (after `run`)."""
+        if self.tuner is None:
+            raise ValueError("The search has not run yet: call run() first.")
+        return Leaderboard.from_tuner(self.tuner)
+
+    def write_results(self, validation_data):
+        """Write the best model, its hyperparameters and all trials; return the leaderboard."""
+        from keras_ext.cli.train import save_model_atomically
+
+        board = self.leaderboard()
+        board.write_csv(os.path.join(self.project_dir, TRIALS_CSV))
+        if board.best is None:
+            return board
+        # The leaderboard's best (ties broken by trial id), loaded built, weights of its best epoch.
+        model = self.tuner.load_model(self.tuner.oracle.get_trial(board.best["trial_id"]))
+        save_model_atomically(model, os.path.join(self.project_dir, BEST_MODEL))
+        x_val, y_val = validation_data
+        batch_size = board.best["hyperparameters"].get("batch_size", 32)
+        logs = model.evaluate(x_val, y_val, batch_size=batch_size, verbose=0, return_dict=True)
+        # The saved model's own score: with several executions per trial the
+        # leaderboard's score is their mean, the saved model the best of them.
+        board.write_best_json(
+            os.path.join(self.project_dir, BEST_HYPERPARAMETERS),
+            model_path=BEST_MODEL,
+            model_validation_logs={k: float(v) for k, v in logs.items()},
+        )
+        return board
+
+    def _make_tuner(self, epochs):
+        kwargs = dict(
+            hypermodel=self.hypermodel,
+            objective=self.objective,
+            seed=self.seed,
+            pruning=self.pruning,
+            executions_per_trial=self.executions_per_trial,
+            directory=self.directory,
+            project_name=self.project_name,
+            # A worker must never delete the project its chief is serving.
+            overwrite=self.overwrite and not is_worker(),
+        )
+        if self.tuner_name == "hyperband":
+            tuner = TUNERS["hyperband"](max_epochs=epochs, **kwargs)
+            tuner.oracle.max_trials = self.max_trials
+            return tuner
+        return TUNERS[self.tuner_name](max_trials=self.max_trials, **kwargs)
+
+
+def check_objective(hypermodel, objective_name, x, y):
+    """Raise ValueError naming the available names if the compiled model never logs `objective_name`.
+
+    Evaluates the model of the default hyperparameters on two samples to get
+    the names Keras really logs (`loss`, each compiled metric) and adds their
+    `val_` forms. Writes nothing.
+    """
+    model = hypermodel.build(keras_tuner.HyperParameters())
+    try:
+        logs = model.evaluate(*_first_samples(x, y), verbose=0, return_dict=True)
+    finally:
+        keras.backend.clear_session()
+    available = [*logs, *(f"val_{name}" for name in logs)]
+    if objective_name not in available:
+        raise ValueError(
+            f"Objective {objective_name!r} is not a metric the model logs; "
+            f"available objectives: {', '.join(available)}."
+        )
+    return available
+
+
+def _first_samples(x, y, n=2):
+    if y is None:  # a dataset of (images, labels) batches
+        x, y = next(iter(x))
+    return np.asarray(x[:n]), np.asarray(y[:n])
+
+
+def _make_objective(objective, direction, hypermodel):
+    """A keras_tuner.Objective; its direction is None when it cannot be told (checked in `run`)."""
+    if isinstance(objective, keras_tuner.Objective):
+        return objective
+    if not isinstance(objective, str) or not objective:
+        raise ValueError(
+            f"`objective` must be a metric name or a keras_tuner.Objective, got objective={objective!r}."
+        )
+    if direction is not None and direction not in ("min", "max"):
+        raise ValueError(f"`direction` must be 'min' or 'max', got direction={direction!r}.")
+    if direction is None:
+        base = objective[len("val_"):] if objective.startswith("val_") else objective
+        direction = getattr(hypermodel, "metric_directions", {}).get(base)
+    if direction is None:
+        direction = keras_tuner.engine.metrics_tracking.infer_metric_direction(objective)
+    return keras_tuner.Objective(objective, direction)

@@ -1,0 +1,214 @@
+"""`keras-ext tune` as users run it: a real process, killed and resumed, distributed, and fed bad input."""
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from keras_ext.cli.main import main
+from tests.cli.test_train import _keras_ext_command
+from tests.subprocess_utils import run_fresh_python
+from tests.tuning.tiny_data import write_tiny_npz
+
+pytestmark = pytest.mark.tensorflow_only
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+# One thread per TensorFlow process where a test runs three at once on 2 cores.
+ONE_THREAD_ENV = {**ENV, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+
+
+def _tune(*args):
+    return [*_keras_ext_command(), "tune", *args]
+
+
+def _rows(project):
+    with open(os.path.join(project, "trials.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+def _record(project, trial_id):
+    with open(os.path.join(project, f"trial_{trial_id}", "epochs.json")) as f:
+        return json.load(f)
+
+
+def _kill_group(proc):
+    """SIGKILL the process and everything it started; wait so no zombie is left."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def test_three_trials_finish_offline_and_the_best_model_scores_what_the_leaderboard_says(tmp_path):
+    start = time.monotonic()
+    proc = subprocess.run(
+        _tune("--max-trials", "3", "--epochs", "2", "--directory", str(tmp_path)),
+        capture_output=True, text=True, timeout=300, env=ENV,
+    )
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert elapsed < 300
+    project = tmp_path / "simplecnn"
+    assert "Search: Running Trial #3" in proc.stdout  # keras-tuner's progress is shown
+    assert "Leaderboard (val_accuracy, max, best first):" in proc.stdout
+    rows = _rows(project)
+    assert sorted(r["trial_id"] for r in rows) == ["0", "1", "2"]
+    assert all(r["status"] == "COMPLETED" and r["epochs_trained"] == "2" for r in rows)
+    best = rows[0]
+    assert float(best["score"]) == max(float(r["score"]) for r in rows)
+    printed = proc.stdout.split(f"best trial {best['trial_id']}: val_accuracy = ")[1].split()[0]
+    saved = json.load(open(project / "best_hyperparameters.json"))
+    assert saved["trial_id"] == best["trial_id"] and saved["score"] == float(best["score"])
+    assert not [f for f in os.listdir(project) if f.startswith(".tmp")]
+
+    out = run_fresh_python(
+        f"""
+        import json, keras
+        import keras_ext
+        model = keras.saving.load_model({str(project / "best_model.keras")!r})
+        arrays = keras_ext.data.load_arrays("digits")
+        print(json.dumps(model.evaluate(arrays.x_val, arrays.y_val, verbose=0, return_dict=True)))
+        """
+    ).stdout
+    accuracy = json.loads(out.strip().splitlines()[-1])["accuracy"]
+    assert abs(accuracy - float(best["score"])) < 1e-6
+    assert abs(accuracy - float(printed)) < 1e-6
+
+
+def test_sigkill_during_the_third_trial_then_resume_runs_only_the_rest(tmp_path):
+    npz = write_tiny_npz(tmp_path / "tiny.npz")
+    args = ("--dataset", npz, "--max-trials", "3", "--epochs", "4", "--verbose", "0")
+    project = tmp_path / "run" / "simplecnn"
+    proc = subprocess.Popen(
+        _tune(*args, "--directory", str(tmp_path / "run")), env=ENV, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Kill once the third trial has trained an epoch (it trains 4).
+        deadline = time.monotonic() + 240
+        while not _third_trial_is_training(project):
+            assert proc.poll() is None, "the search ended before its third trial"
+            assert time.monotonic() < deadline, "the third trial never started"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        _kill_group(proc)
+    assert _record(project, "2")["status"] == "running"
+    finished = {t: os.stat(project / f"trial_{t}" / "checkpoint.weights.h5").st_mtime_ns for t in "01"}
+
+    resumed = subprocess.run(_tune(*args, "--directory", str(tmp_path / "run")),
+                             capture_output=True, text=True, timeout=240, env=ENV)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    # Trials 0 and 1 were not trained again; trial 2 ran a second time, to the end.
+    for t, mtime in finished.items():
+        assert os.stat(project / f"trial_{t}" / "checkpoint.weights.h5").st_mtime_ns == mtime
+        assert _record(project, t)["runs"] == 1
+    assert _record(project, "2")["runs"] == 2 and _record(project, "2")["status"] == "completed"
+    rows = _rows(project)
+    assert sorted(r["trial_id"] for r in rows) == ["0", "1", "2"]
+    assert all(r["status"] == "COMPLETED" for r in rows)
+
+    # Reference: the same search, never interrupted, gives the same leaderboard.
+    reference = subprocess.run(_tune(*args, "--directory", str(tmp_path / "ref")),
+                               capture_output=True, text=True, timeout=240, env=ENV)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    def results(rows):  # all but how often and how long each trial ran
+        return [{k: v for k, v in row.items() if k not in ("runs", "seconds")} for row in rows]
+
+    assert results(_rows(project)) == results(_rows(tmp_path / "ref" / "simplecnn"))
+
+
+def _third_trial_is_training(project):
+    try:
+        record = _record(project, "2")
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    return any(len(run) >= 1 for run in record["executions"])
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_chief_and_two_workers_on_localhost_run_each_of_four_trials_once(tmp_path):
+    npz = write_tiny_npz(tmp_path / "tiny.npz")
+    common = ("--dataset", npz, "--max-trials", "4", "--epochs", "2", "--verbose", "0",
+              "--directory", str(tmp_path / "search"), "--oracle-ip", "127.0.0.1",
+              "--oracle-port", str(_free_port()))
+    roles = {"chief": ["--chief"], "tuner1": ["--worker", "--tuner-id", "tuner1"],
+             "tuner2": ["--worker", "--tuner-id", "tuner2"]}
+    procs, logs = {}, []
+    try:
+        for name, role in roles.items():
+            logs.append(open(tmp_path / f"{name}.log", "w"))
+            procs[name] = subprocess.Popen(_tune(*common, *role), env=ONE_THREAD_ENV, start_new_session=True,
+                                           stdout=logs[-1], stderr=subprocess.STDOUT)
+        codes = {name: proc.wait(timeout=300) for name, proc in procs.items()}
+    finally:
+        # Every process this test started stops, also when it fails or times out.
+        for proc in procs.values():
+            _kill_group(proc)
+        for log in logs:
+            log.close()
+    output = {name: (tmp_path / f"{name}.log").read_text()[-3000:] for name in roles}
+    assert codes == {"chief": 0, "tuner1": 0, "tuner2": 0}, output
+    project = tmp_path / "search" / "simplecnn"
+    rows = _rows(project)
+    assert sorted(r["trial_id"] for r in rows) == ["0", "1", "2", "3"]
+    assert all(r["status"] == "COMPLETED" and r["runs"] == "1" for r in rows)
+    # The workers ran the trials (the chief only serves them); which worker ran
+    # how many depends on which started first.
+    ran_by = {_record(project, t)["tuner_id"] for t in "0123"}
+    assert ran_by and ran_by <= {"tuner1", "tuner2"}
+    assert (project / "best_model.keras").exists()
+    assert "Leaderboard" in output["chief"] and "the chief writes the results" in output["tuner1"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--tuner", "annealing"], "--tuner: invalid choice: 'annealing'"),
+        (["--max-trials", "0"], "--max-trials"),
+        (["--executions-per-trial", "-1"], "--executions-per-trial"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message_and_write_nothing(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["tune", *argv, "--directory", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--objective", "val_f1"],
+         "Objective 'val_f1' is not a metric the model logs; available objectives: "
+         "accuracy, categorical_true_positives, loss, val_accuracy, "
+         "val_categorical_true_positives, val_loss."),
+        (["--hp", "num_blocks=3:1"], "`num_blocks` range has min > max"),
+        (["--hp", "learning_rate=0.1:0.001"], "`learning_rate` range has min > max"),
+        (["--hp", "filters=8,0"], "`filters` must be a positive integer"),
+        (["--hp", "depth=3"], "unknown hyperparameter 'depth'"),
+        (["--dataset", "nope"], "Unknown dataset 'nope'"),
+    ],
+)
+def test_bad_search_input_is_a_clear_error_before_any_trial_and_writes_nothing(
+    tmp_path, capsys, argv, message
+):
+    code = main(["tune", *argv, "--directory", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert message in captured.err
+    assert "Running Trial" not in captured.out
+    assert not (tmp_path / "out").exists()
