@@ -13,9 +13,11 @@ import importlib
 
 __version__ = "0.1.0"
 
+from keras_ext import callbacks  # noqa: E402,F401
 from keras_ext import layers  # noqa: E402,F401
 from keras_ext import metrics  # noqa: E402,F401
 from keras_ext import models  # noqa: E402,F401
+from keras_ext import schedules  # noqa: E402,F401
 
 _LAZY_SUBPACKAGES = ("training", "distribute", "tuning", "data", "cli")
 

@@ -1,5 +1,6 @@
 """`keras-ext train`: compile/fit a keras_ext model on a dataset, save it as `.keras`."""
 
+import argparse
 import json
 import os
 
@@ -31,13 +32,53 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
                    help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
+    ckpt = p.add_argument_group(
+        "checkpoints",
+        "With --checkpoint-dir, a keras_ext CheckpointManager saves the whole training state "
+        "(atomically, newest few kept) and a rerun on the same directory resumes exactly where "
+        "the last checkpoint left off.",
+    )
+    ckpt.add_argument("--checkpoint-dir", type=_checkpoint_dir, default=None,
+                      help="directory for ckpt-<step> checkpoints (created if missing)")
+    ckpt.add_argument("--save-freq", type=_save_freq, default=None,
+                      help="optimizer steps between checkpoints, or 'epoch' (default 20)")
+    ckpt.add_argument("--max-to-keep", type=_max_to_keep, default=None,
+                      help="newest checkpoints kept, or 'all' (default 3)")
+    ckpt.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                      help="continue from the newest checkpoint in --checkpoint-dir (default); "
+                           "--no-resume needs a directory without checkpoints")
     p.set_defaults(run=run)
     return p
 
 
-def _positive_int(text):
-    import argparse
+def _checkpoint_dir(text):
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"must be a directory, got {text}, which is an existing file")
+    return text
 
+
+def _positive_int_or(word):
+    """An argparse type accepting a positive integer or the literal `word`."""
+
+    def parse(text):
+        if text == word:
+            return text
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"must be a positive integer or '{word}', got {text}")
+        return value
+
+    return parse
+
+
+_save_freq = _positive_int_or("epoch")
+_max_to_keep = _positive_int_or("all")
+
+
+def _positive_int(text):
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
@@ -45,8 +86,6 @@ def _positive_int(text):
 
 
 def _positive_float(text):
-    import argparse
-
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
@@ -96,11 +135,32 @@ def save_model_atomically(model, path):
             os.remove(tmp)
 
 
+def make_callbacks(args):
+    """LearningRateLogger always; a CheckpointManager when --checkpoint-dir is given."""
+    from keras_ext.callbacks import CheckpointManager
+    from keras_ext.callbacks import LearningRateLogger
+
+    callbacks = [LearningRateLogger()]
+    if args.checkpoint_dir is None:
+        if args.save_freq is not None or args.max_to_keep is not None:
+            raise ValueError("--save-freq and --max-to-keep need --checkpoint-dir.")
+        return callbacks, None
+    manager = CheckpointManager(
+        args.checkpoint_dir,
+        save_freq=20 if args.save_freq is None else args.save_freq,
+        max_to_keep={None: 3, "all": None}.get(args.max_to_keep, args.max_to_keep),
+        restore="latest" if args.resume else None,
+    )
+    return [manager, *callbacks], manager
+
+
 def run(args):
     import keras
 
     from keras_ext import data
 
+    # Checked first, so a bad checkpoint setting fails before any work is done.
+    callbacks, manager = make_callbacks(args)
     keras.utils.set_random_seed(args.seed)
     dataset = data.load(args.dataset, batch_size=args.batch_size, seed=args.seed)
     print(
@@ -116,9 +176,15 @@ def run(args):
         dataset.train,
         validation_data=dataset.validation,
         epochs=args.epochs,
-        shuffle=False,  # the tf.data pipeline already reshuffles every epoch
+        # The tf.data pipeline reshuffles every epoch (by seed and epoch, so a resumed run
+        # sees the same batches as an uninterrupted one).
+        shuffle=False,
+        callbacks=callbacks,
         verbose=args.verbose,
     )
+    if manager is not None and manager.restored_from:
+        print(f"resumed from {manager.restored_from} (trained epochs "
+              f"{', '.join(str(e + 1) for e in history.epoch) or 'none: already done'})")
     results = model.evaluate(dataset.validation, verbose=0, return_dict=True)
     model_path = os.path.join(args.output, "model.keras")
     save_model_atomically(model, model_path)
@@ -128,7 +194,10 @@ def run(args):
         "epochs": args.epochs,
         "validation": {k: float(v) for k, v in results.items()},
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
+        "history_epochs": [int(e) for e in history.epoch],
         "model_path": model_path,
+        "checkpoint_dir": args.checkpoint_dir,
+        "resumed_from": None if manager is None else manager.restored_from,
     }
     with open(os.path.join(args.output, "metrics.json"), "w") as f:
         json.dump(summary, f, indent=2)

@@ -73,3 +73,81 @@ def test_unknown_dataset_is_a_clear_error_and_writes_nothing(tmp_path):
     with pytest.raises(ValueError, match="Unknown dataset"):
         main(["train", "--dataset", "nope", "--output", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()
+
+
+def _train(tmp_path, output, *extra):
+    return main(["train", "--verbose", "0", "--output", str(tmp_path / output), *extra])
+
+
+def test_checkpoint_dir_resumes_exactly_and_history_logs_the_learning_rate(tmp_path, capsys):
+    import numpy as np
+
+    from keras_ext.callbacks import CheckpointManager
+
+    ckpt = tmp_path / "ckpt"
+    flags = ["--checkpoint-dir", str(ckpt), "--save-freq", "20", "--max-to-keep", "2"]
+    assert _train(tmp_path, "first", "--epochs", "2", *flags) == 0
+    first = json.load(open(tmp_path / "first" / "metrics.json"))
+    steps = -(-1437 // 32)  # digits: 1,437 training images, batches of 32
+    # Every 20 steps and at the end; the 2 newest kept.
+    assert sorted(os.listdir(ckpt)) == [f"ckpt-{4 * 20}", f"ckpt-{2 * steps}"]
+    # The seed's schedule, 3e-3 * 0.8 ** floor(step / 100), after each epoch.
+    assert first["history"]["learning_rate"] == pytest.approx([3e-3, 3e-3], rel=1e-6)
+    capsys.readouterr()
+
+    assert _train(tmp_path, "second", "--epochs", "3", *flags) == 0
+    assert f"resumed from {ckpt / f'ckpt-{2 * steps}'} (trained epochs 3)" in capsys.readouterr().out
+    second = json.load(open(tmp_path / "second" / "metrics.json"))
+    assert second["history_epochs"] == [2]
+    assert second["history"]["learning_rate"] == pytest.approx([3e-3 * 0.8], rel=1e-6)
+    assert sorted(os.listdir(ckpt)) == ["ckpt-120", f"ckpt-{3 * steps}"]
+
+    # The same three epochs in one go end with the same model.
+    assert _train(tmp_path, "once", "--epochs", "3", "--checkpoint-dir", str(tmp_path / "once_ckpt")) == 0
+    once = json.load(open(tmp_path / "once" / "metrics.json"))
+    assert second["validation"] == pytest.approx(once["validation"], rel=1e-5)
+    import keras
+
+    resumed = keras.saving.load_model(tmp_path / "second" / "model.keras")
+    uninterrupted = keras.saving.load_model(tmp_path / "once" / "model.keras")
+    for a, b in zip(resumed.weights, uninterrupted.weights):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-5)
+    assert CheckpointManager(ckpt).latest.endswith(f"ckpt-{3 * steps}")
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--save-freq", "0"], "--save-freq"),
+        (["--save-freq", "-3"], "--save-freq"),
+        (["--save-freq", "sometimes"], "--save-freq"),
+        (["--max-to-keep", "0"], "--max-to-keep"),
+    ],
+)
+def test_bad_checkpoint_flags_exit_2_and_write_nothing(tmp_path, capsys, flags, message):
+    with pytest.raises(SystemExit) as exc:
+        _train(tmp_path, "out", "--checkpoint-dir", str(tmp_path / "ckpt"), *flags)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "ckpt").exists()
+
+
+def test_checkpoint_dir_that_is_a_file_exits_2_and_is_left_alone(tmp_path, capsys):
+    path = tmp_path / "ckpt"
+    path.write_text("keep me")
+    with pytest.raises(SystemExit) as exc:
+        _train(tmp_path, "out", "--checkpoint-dir", str(path))
+    assert exc.value.code == 2
+    assert "--checkpoint-dir" in capsys.readouterr().err
+    assert path.read_text() == "keep me" and not (tmp_path / "out").exists()
+
+
+def test_no_resume_on_a_directory_with_checkpoints_is_a_clear_error(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "ckpt-20").mkdir()
+    with pytest.raises(ValueError, match="already holds checkpoints"):
+        _train(tmp_path, "out", "--checkpoint-dir", str(ckpt), "--no-resume")
+    assert os.listdir(ckpt) == ["ckpt-20"] and not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="need --checkpoint-dir"):
+        _train(tmp_path, "out", "--save-freq", "10")

@@ -128,3 +128,51 @@ def test_fashion_mnist_uses_the_real_keras_loader_on_cached_files(tmp_path):
         """,
         env={"KERAS_HOME": str(tmp_path)},
     )
+
+
+def _labels(dataset):
+    return np.concatenate([y.numpy() for _, y in dataset])
+
+
+def test_shuffled_order_is_a_function_of_seed_and_epoch_even_in_a_fresh_process(tmp_path):
+    from keras_ext.data import pipeline
+
+    loaded = data.load("digits", batch_size=128, seed=3)
+    y = loaded.arrays.y_train
+    try:
+        orders = {}
+        for epoch in (0, 1, 2, 1):
+            pipeline.set_epoch(epoch)
+            orders.setdefault(epoch, []).append(_labels(loaded.train))
+    finally:
+        pipeline.reset_epoch()
+    np.testing.assert_array_equal(orders[1][0], orders[1][1])  # epoch 1 again: same order
+    assert not np.array_equal(orders[0][0], orders[1][0])      # another epoch: another order
+    # The order is the documented stateless permutation of (seed, epoch) ...
+    np.testing.assert_array_equal(orders[2][0], y[pipeline.epoch_permutation(len(y), 3, 2)])
+    # ... and a new process that starts at epoch 2, never having iterated 0 and 1, sees it too.
+    np.save(tmp_path / "epoch2.npy", orders[2][0])
+    run_fresh_python(
+        f"""
+        import numpy as np
+        from keras_ext import data
+        from keras_ext.data import pipeline
+        train = data.load("digits", batch_size=128, seed=3).train
+        pipeline.set_epoch(2)
+        labels = np.concatenate([y.numpy() for _, y in train])
+        np.testing.assert_array_equal(labels, np.load({str(tmp_path / "epoch2.npy")!r}))
+        """
+    )
+
+
+def test_without_an_epoch_each_pass_is_reshuffled_and_every_batch_is_there():
+    from keras_ext.data import pipeline
+
+    pipeline.reset_epoch()
+    loaded = data.load("digits", batch_size=100, seed=5)
+    assert int(loaded.train.cardinality()) == -(-len(loaded.arrays.y_train) // 100)
+    first, second = _labels(loaded.train), _labels(loaded.train)
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(np.sort(first), np.sort(loaded.arrays.y_train))
+    with pytest.raises(ValueError, match="epoch=-3"):
+        pipeline.set_epoch(-3)

@@ -1,0 +1,136 @@
+"""ReduceLROnPlateau with a scheduled optimizer, checked against Keras's own on a float rate."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_ext.callbacks import CheckpointManager
+from keras_ext.callbacks import ReduceLROnPlateau
+from keras_ext.schedules import ScaledSchedule
+
+# The monitored value per epoch. With patience 2 and cooldown 1, Keras reduces
+# after epochs 2, 5 and 9; after epoch 4, best=0.5 and wait=1.
+SCORES = [1.0, 1.1, 1.2, 0.5, 0.6, 0.7, 0.8, 0.4, 0.45, 0.5]
+EPOCHS = len(SCORES)
+KWARGS = {"monitor": "score", "factor": 0.5, "patience": 2, "cooldown": 1, "mode": "min"}
+STEPS = 2  # batches per epoch
+
+
+def _decay():
+    return keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=3, decay_rate=0.8, staircase=True)
+
+
+def _model(learning_rate):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(learning_rate), "mse")
+    return model
+
+
+class Score(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        logs["score"] = SCORES[epoch]
+
+
+class Record(keras.callbacks.Callback):
+    """The rate after each epoch's callbacks, and the scale when there is one."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates, self.scales, self.logged = {}, {}, {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        self.rates[epoch] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        schedule = getattr(optimizer, "_learning_rate", None)
+        self.scales[epoch] = schedule.scale if isinstance(schedule, ScaledSchedule) else None
+        self.logged[epoch] = logs.get("learning_rate")
+
+
+class CrashAtEpochBegin(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("simulated crash")
+
+
+def _fit(model, callbacks, epochs=EPOCHS):
+    x = np.random.default_rng(0).normal(size=(2 * STEPS, 4)).astype("float32")
+    return model.fit(x, x.sum(axis=1), batch_size=2, epochs=epochs, shuffle=False,
+                     callbacks=callbacks, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def keras_reference():
+    """Keras's ReduceLROnPlateau on a float rate of 1.0: its rate is the expected scale."""
+    record = Record()
+    _fit(_model(1.0), [Score(), keras.callbacks.ReduceLROnPlateau(**KWARGS), record])
+    return record.rates
+
+
+def test_kerass_own_reducer_refuses_a_schedule():
+    model = _model(_decay())
+    with pytest.raises(TypeError, match="not settable"):
+        _fit(model, [Score(), keras.callbacks.ReduceLROnPlateau(**KWARGS)])
+
+
+def test_lowers_the_scheduled_rate_after_patience_epochs_like_keras(keras_reference):
+    assert len(set(keras_reference.values())) >= 3  # the scores do trigger reductions
+    record = Record()
+    model = _model(_decay())
+    n_variables = len(model.optimizer.variables) if model.optimizer.built else None
+    _fit(model, [Score(), ReduceLROnPlateau(**KWARGS), record])
+    assert record.scales == pytest.approx(keras_reference)
+    for epoch, rate in record.rates.items():
+        step = STEPS * (epoch + 1)
+        expected = 0.1 * 0.8 ** (step // 3) * keras_reference[epoch]  # the schedule keeps decaying
+        assert rate == pytest.approx(expected, rel=1e-6), epoch
+        assert record.logged[epoch] == pytest.approx(rate, rel=1e-6)
+    assert n_variables is None or len(model.optimizer.variables) == n_variables
+
+
+def test_float_rate_is_reduced_exactly_as_keras_does(keras_reference):
+    record = Record()
+    _fit(_model(1.0), [Score(), ReduceLROnPlateau(**KWARGS), record])
+    assert record.rates == pytest.approx(keras_reference)
+
+
+def test_counters_and_scale_survive_a_resume(tmp_path, keras_reference):
+    uninterrupted = Record()
+    _fit(_model(_decay()), [Score(), ReduceLROnPlateau(**KWARGS), uninterrupted])
+
+    first = _model(_decay())
+    # The crash lands mid-count, after one reduction: a reducer that lost its
+    # counters (as Keras's does on every fit) or the scale would diverge.
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _fit(first, [Score(), ReduceLROnPlateau(**KWARGS),
+                     CheckpointManager(tmp_path, save_freq="epoch"), CrashAtEpochBegin(5)])
+    state = json.loads((tmp_path / f"ckpt-{5 * STEPS}" / "state.json").read_text())
+    saved = state["callbacks"]["ReduceLROnPlateau"]
+    assert saved["scale"] == pytest.approx(keras_reference[4]) == 0.5
+    assert (saved["best"], saved["wait"], saved["cooldown_counter"]) == (pytest.approx(0.5), 1, 0)
+
+    resumed = Record()
+    model = _model(_decay())
+    history = _fit(model, [Score(), ReduceLROnPlateau(**KWARGS),
+                           CheckpointManager(tmp_path, save_freq="epoch"), resumed])
+    assert history.epoch == list(range(5, EPOCHS))
+    assert [resumed.scales[e] for e in range(5, EPOCHS)] == [0.25, 0.25, 0.25, 0.25, 0.125]
+    for epoch in range(5, EPOCHS):
+        assert resumed.scales[epoch] == pytest.approx(uninterrupted.scales[epoch]), epoch
+        assert resumed.rates[epoch] == pytest.approx(uninterrupted.rates[epoch], rel=1e-6), epoch
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"factor": 1.0}, "factor=1.0"), ({"factor": 0}, "factor=0"), ({"patience": -1}, "patience=-1"),
+     ({"cooldown": 1.5}, "cooldown=1.5"), ({"mode": "down"}, "mode='down'"), ({"min_lr": -1}, "min_lr=-1")],
+)
+def test_bad_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ReduceLROnPlateau(**kwargs)

@@ -1,0 +1,130 @@
+"""Exactness after crashes: a training process SIGKILLed at several points, rerun until done.
+
+Every run is tests/callbacks/train_until_done.py in a fresh interpreter with
+deterministic ops; the reference is the same job trained once, uninterrupted,
+without any CheckpointManager (only the data pipeline told its epoch).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tensorflow_only
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KILLED = -signal.SIGKILL
+
+
+def _run(tmp_path, run, *args, weights="final.npz"):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+           "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run(
+        [sys.executable, "-m", "tests.callbacks.train_until_done", "--directory", str(tmp_path / "ckpt"),
+         "--log", str(tmp_path / "epochs.jsonl"), "--weights", str(tmp_path / weights), "--run", run, *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def _listing(tmp_path):
+    directory = tmp_path / "ckpt"
+    return sorted(os.listdir(directory)) if directory.exists() else []
+
+
+def _epoch_logs(tmp_path):
+    logs = {}
+    for line in (tmp_path / "epochs.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        logs.setdefault(entry["run"], []).append((entry["epoch"], entry["logs"]))
+    return logs
+
+
+def _assert_same_weights(tmp_path, name, reference, atol=1e-5):
+    final, expected = np.load(tmp_path / name), np.load(tmp_path / reference)
+    assert final.files == expected.files
+    for key in expected.files:
+        np.testing.assert_allclose(final[key], expected[key], atol=atol, rtol=0, err_msg=key)
+
+
+def _assert_epoch_logs_match(actual, expected):
+    assert sorted(actual) == sorted(expected)
+    for key, value in expected.items():
+        assert actual[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+def _check(proc, returncode):
+    assert proc.returncode == returncode, proc.stdout[-2000:] + proc.stderr[-4000:]
+
+
+def test_fit_killed_early_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exactly(tmp_path):
+    _check(_run(tmp_path, "reference", "--reference", weights="reference.npz"), 0)
+    # 10 steps per epoch, a checkpoint every 4 steps (an epoch's end is saved once
+    # every callback has finished that epoch), 3 newest kept.
+    plan = [
+        ("early", ["--kill", "step:2"], []),                                    # before any checkpoint
+        ("mid_epoch", ["--kill", "step:14"], ["ckpt-12", "ckpt-4", "ckpt-8"]),  # epoch 1, batch 4
+        # resumes at ckpt-12 (epoch 1 after 2 batches); dies after epoch 1's logs, before its save
+        ("epoch_end", ["--kill", "epoch_end:1"], ["ckpt-12", "ckpt-16", "ckpt-8"]),
+        # resumes at ckpt-16 (epoch 1 after 6 batches); dies right after ckpt-20 is committed
+        ("epoch_boundary", ["--kill", "epoch_begin:2"], ["ckpt-12", "ckpt-16", "ckpt-20"]),
+        # resumes at ckpt-20; dies inside the background write of ckpt-24
+        ("in_write", ["--kill", "write:24", "--async-write"], ["ckpt-12", "ckpt-16", "ckpt-20"]),
+    ]
+    for run, args, expected in plan:
+        _check(_run(tmp_path, run, *args), KILLED)
+        committed = [n for n in _listing(tmp_path) if not n.startswith(".tmp-")]
+        assert committed == expected, run
+    assert any(n.startswith(".tmp-ckpt-24-") for n in _listing(tmp_path))  # the half write
+
+    finished = _run(tmp_path, "final")
+    _check(finished, 0)
+    assert json.loads(finished.stdout.strip().splitlines()[-1]) == {"history_epochs": [2]}
+    assert _listing(tmp_path) == ["ckpt-24", "ckpt-28", "ckpt-30"]  # no leftovers
+    _assert_same_weights(tmp_path, "final.npz", "reference.npz")
+
+    logs = _epoch_logs(tmp_path)
+    reference = dict(logs["reference"])
+    assert [e for e, _ in logs["mid_epoch"]] == [0]
+    assert [e for e, _ in logs["epoch_end"]] == [1]       # resumed mid-epoch 1
+    assert [e for e, _ in logs["epoch_boundary"]] == [1]  # resumed mid-epoch 1 again
+    assert [e for e, _ in logs["final"]] == [2]
+    assert "in_write" not in logs and "early" not in logs
+    for run in ("mid_epoch", "epoch_end", "epoch_boundary", "final"):
+        for epoch, epoch_logs in logs[run]:
+            # Loss, metrics (accumulated across the resume), validation and learning rate.
+            _assert_epoch_logs_match(epoch_logs, reference[epoch])
+
+
+def _trainer_available():
+    try:
+        from keras_ext.training import Trainer  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _trainer_available(), reason="keras_ext.training.Trainer is not there yet")
+def test_trainer_killed_mid_epoch_and_mid_write_ends_exactly(tmp_path):
+    _check(_run(tmp_path, "reference", "--reference", "--trainer", weights="reference.npz"), 0)
+    _check(_run(tmp_path, "mid_epoch", "--trainer", "--kill", "step:14"), KILLED)
+    assert _listing(tmp_path) == ["ckpt-12", "ckpt-4", "ckpt-8"]
+    # Resumes at ckpt-12 (epoch 1 after 2 batches), dies inside the write of ckpt-24.
+    _check(_run(tmp_path, "in_write", "--trainer", "--kill", "write:24", "--async-write"), KILLED)
+    finished = _run(tmp_path, "final", "--trainer")
+    _check(finished, 0)
+    assert json.loads(finished.stdout.strip().splitlines()[-1]) == {"history_epochs": [2]}
+    assert _listing(tmp_path) == ["ckpt-24", "ckpt-28", "ckpt-30"]
+    _assert_same_weights(tmp_path, "final.npz", "reference.npz")
+    logs = _epoch_logs(tmp_path)
+    reference = dict(logs["reference"])
+    assert [e for e, _ in logs["in_write"]] == [1] and [e for e, _ in logs["final"]] == [2]
+    _assert_epoch_logs_match(logs["final"][0][1], reference[2])
+    # Loss and validation of the epoch resumed mid-way match; its accumulated
+    # training metrics need the Trainer to build them before on_train_begin.
+    resumed = logs["in_write"][0][1]
+    for key in ("val_loss", "val_accuracy", "learning_rate"):
+        assert resumed[key] == pytest.approx(reference[1][key], rel=1e-5), key

@@ -1,0 +1,111 @@
+"""Training script for the SIGKILL exactness test: `python -m tests.callbacks.train_until_done ...`.
+
+Trains tests/callbacks/training_setup.py's job (3 epochs of 10 steps) with a
+CheckpointManager(save_freq=4) on `--directory`, deterministic ops on, and
+kills itself with SIGKILL where `--kill` says:
+
+    step:N         after global step N (a batch end)
+    epoch_end:E    at the end of epoch E (its epoch-end checkpoint not yet written)
+    epoch_begin:E  at the start of epoch E, just after epoch E-1's checkpoint was written
+    write:N        inside the write of ckpt-N, after its data files, before its manifest
+
+Each finished epoch appends `{"run": ..., "epoch": e, "logs": {...}}` to
+`--log`; a run that finishes saves the final variables to `--weights`.
+`--reference` trains the same job without a CheckpointManager (the
+independent reference run). `--trainer` uses keras_ext.training.Trainer
+instead of `model.fit`.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+
+
+def _kill_now():
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--directory")
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--weights", required=True)
+    parser.add_argument("--run", default="run")
+    parser.add_argument("--kill", default=None)
+    parser.add_argument("--async-write", action="store_true")
+    parser.add_argument("--reference", action="store_true")
+    parser.add_argument("--trainer", action="store_true")
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+
+    from keras_ext.callbacks import CheckpointManager
+    from keras_ext.callbacks import LearningRateLogger
+    from keras_ext.callbacks.checkpoint_manager import is_fast_forwarded
+    from tests.callbacks import training_setup as setup
+
+    kind, _, value = (args.kill or "none:0").partition(":")
+    value = int(value)
+
+    class WriteEpochLogs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            with open(args.log, "a") as f:
+                f.write(json.dumps({"run": args.run, "epoch": epoch, "logs": logs}) + "\n")
+
+    class Kill(keras.callbacks.Callback):
+        epoch = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            if kind == "epoch_begin" and epoch == value:
+                _kill_now()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if kind != "step" or is_fast_forwarded(self._model, self.epoch, batch):
+                return
+            if int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) == value:
+                _kill_now()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if kind == "epoch_end" and epoch == value:
+                _kill_now()
+
+    train, validation = setup.digits_pipelines(seed=0)
+    model = setup.make_model(seed=0)
+    callbacks = []
+    if args.reference:
+        callbacks.append(setup.SetDataEpoch())
+    else:
+        manager = CheckpointManager(args.directory, save_freq=4, max_to_keep=3,
+                                    async_write=args.async_write)
+        if kind == "write":
+            manager._before_commit = lambda step, path: _kill_now() if step == value else None
+        callbacks.append(manager)
+    callbacks += [LearningRateLogger(), WriteEpochLogs(), Kill()]
+
+    if args.trainer:
+        from keras_ext.metrics import CategoricalTruePositives
+        from keras_ext.training import Trainer
+
+        trainer = Trainer(model, optimizer=model.optimizer, loss=model.loss,
+                          metrics=["accuracy", CategoricalTruePositives()])
+        history = trainer.fit(train, validation_data=validation, epochs=args.epochs,
+                              callbacks=callbacks, verbose=0)
+    else:
+        history = model.fit(train, validation_data=validation, epochs=args.epochs,
+                            callbacks=callbacks, verbose=0)
+    np.savez(args.weights, *setup.weights(model))
+    print(json.dumps({"history_epochs": history.epoch}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
