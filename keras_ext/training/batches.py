@@ -56,7 +56,10 @@ class BatchSource:
         self.need_y = need_y
         self.where = where
         self.shuffle = shuffle
-        self._rng = np.random.default_rng(seed)
+        # The shuffle order of epoch e is a function of (seed, e), so a run
+        # resumed at epoch e in a new process sees the batches it would have seen.
+        self.seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
+        self.epoch = 0
         if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset):
             if y is not None or sample_weight is not None:
                 raise ValueError(
@@ -86,6 +89,47 @@ class BatchSource:
                 )
         self.num_batches = math.ceil(n / self.batch_size)
 
+    def set_epoch(self, epoch):
+        """Select the epoch whose order the next `epoch_batches()` yields (None: after training).
+
+        For a tf.data source it also sets keras_ext.data's epoch clock, which
+        keras_ext's shuffled pipelines read (see `keras_ext.data.pipeline`).
+        """
+        if epoch is not None:
+            self.epoch = epoch
+        if self.kind == "dataset":
+            from keras_ext.data import pipeline
+
+            pipeline.set_epoch(epoch)
+
+    def permutation(self, count):
+        """This epoch's order of `count` items."""
+        return np.random.default_rng([self.seed, self.epoch]).permutation(count)
+
+    def example_batch(self):
+        """One batch shaped like the data, read without iterating the source.
+
+        Iterating a tf.data pipeline can advance its shuffling, so its batch
+        is made of zeros from `element_spec` (a None batch axis taken as 1);
+        None when another axis is unknown (the model is then built on the
+        first real batch).
+        """
+        if self.kind == "arrays":
+            return tuple(None if a is None else a[: self.batch_size] for a in self.arrays)
+        if self.kind == "pydataset":
+            return unpack(self.data[0], self.where, self.need_y)
+        import tensorflow as tf
+
+        specs = tf.nest.flatten(self.data.element_spec)
+        if any(None in tuple(spec.shape)[1:] for spec in specs):
+            return None
+
+        def zeros(spec):
+            shape = [1 if d is None else d for d in spec.shape]
+            return tf.zeros(shape, spec.dtype)
+
+        return unpack(tf.nest.map_structure(zeros, self.data.element_spec), self.where, self.need_y)
+
     @staticmethod
     def _dataset_length(data):
         if isinstance(data, keras.utils.PyDataset):
@@ -99,7 +143,7 @@ class BatchSource:
                 yield unpack(element, self.where, self.need_y)
         elif self.kind == "pydataset":
             # As in `fit`, `shuffle` shuffles the order of a PyDataset's batches.
-            order = self._rng.permutation(len(self.data)) if self.shuffle else range(len(self.data))
+            order = self.permutation(len(self.data)) if self.shuffle else range(len(self.data))
             for index in order:
                 yield unpack(self.data[int(index)], self.where, self.need_y)
             self.data.on_epoch_end()
@@ -108,7 +152,7 @@ class BatchSource:
 
     def _array_batches(self):
         x, y, sample_weight = self.arrays
-        order = self._rng.permutation(len(x)) if self.shuffle else None
+        order = self.permutation(len(x)) if self.shuffle else None
         for start in range(0, len(x), self.batch_size):
             index = slice(start, start + self.batch_size)
             if order is not None:

@@ -28,5 +28,5 @@ def distributed_batches(strategy, source):
 def _whole_epoch(source):
     """The source's arrays in this epoch's order (shuffled when the source shuffles)."""
     x, y, sample_weight = source.arrays
-    order = source._rng.permutation(len(x)) if source.shuffle else slice(None)
+    order = source.permutation(len(x)) if source.shuffle else slice(None)
     yield tuple(None if a is None else a[order] for a in (x, y, sample_weight))

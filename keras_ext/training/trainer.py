@@ -118,6 +118,11 @@ class Trainer:
     def _fit_epochs(self, source, val_source, steps, validation_steps, validation_freq,
                     initial_epoch, epochs, callback_list):
         model = self.model
+        # As fit does: model, optimizer and compiled metrics exist before any
+        # callback runs, so a checkpoint can be restored into all of them.
+        example = source.example_batch()
+        if example is not None:
+            self._ensure_built(*example)
         callback_list.on_train_begin()
         first_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
         skip = int(getattr(model, "_keras_ext_initial_step", 0) or 0)
@@ -125,6 +130,7 @@ class Trainer:
         epoch_logs = None
         for epoch in range(first_epoch, epochs):
             model.reset_metrics()
+            source.set_epoch(epoch)
             callback_list.on_epoch_begin(epoch)
             self._run_train_epoch(source, steps, callback_list, skip)
             skip = 0
@@ -136,6 +142,7 @@ class Trainer:
             if model.stop_training:
                 break
         callback_list.on_train_end(logs=epoch_logs)
+        source.set_epoch(None)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
@@ -257,6 +264,12 @@ class Trainer:
 
     def _train_batch(self, x, y, sample_weight, need_logs=True):
         self._ensure_built(x, y, sample_weight)
+        if getattr(self.model, "_keras_ext_retrace", False):
+            # A callback changed a value the compiled step holds as a constant
+            # (keras_ext's ReduceLROnPlateau on JAX): compile the steps again.
+            self.model._keras_ext_retrace = False
+            self._steps = None
+            self._ensure_built(x, y, sample_weight)
         if self.backend == "jax":
             x, y, sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
             logs, self._state = self._steps[0](self._state, x, y, sample_weight)

@@ -134,3 +134,24 @@ def test_counters_and_scale_survive_a_resume(tmp_path, keras_reference):
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ReduceLROnPlateau(**kwargs)
+
+
+def test_trainer_with_a_scheduled_optimizer_trains_like_fit_after_reductions():
+    """The reduced rate reaches the Trainer's compiled step (on JAX it is rebuilt)."""
+    from keras_ext.training import Trainer
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 4)).astype("float32"), rng.normal(size=(8, 1)).astype("float32")
+    results = []
+    for use_trainer in (False, True):
+        model = _model(_decay())
+        callbacks = [Score(), ReduceLROnPlateau(**KWARGS)]
+        kwargs = dict(batch_size=4, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=callbacks)
+        if use_trainer:
+            Trainer(model, optimizer=model.optimizer, loss="mse").fit(x, y, **kwargs)
+        else:
+            model.fit(x, y, **kwargs)
+        assert model.optimizer._learning_rate.scale == 0.125  # three reductions
+        results.append(model.get_weights())
+    for fitted, trained in zip(*results):
+        np.testing.assert_allclose(trained, fitted, atol=1e-6)

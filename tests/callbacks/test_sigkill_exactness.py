@@ -123,8 +123,6 @@ def test_trainer_killed_mid_epoch_and_mid_write_ends_exactly(tmp_path):
     reference = dict(logs["reference"])
     assert [e for e, _ in logs["in_write"]] == [1] and [e for e, _ in logs["final"]] == [2]
     _assert_epoch_logs_match(logs["final"][0][1], reference[2])
-    # Loss and validation of the epoch resumed mid-way match; its accumulated
-    # training metrics need the Trainer to build them before on_train_begin.
-    resumed = logs["in_write"][0][1]
-    for key in ("val_loss", "val_accuracy", "learning_rate"):
-        assert resumed[key] == pytest.approx(reference[1][key], rel=1e-5), key
+    # The epoch resumed mid-way: loss and metrics accumulated across the resume,
+    # validation and learning rate all match the uninterrupted run.
+    _assert_epoch_logs_match(logs["in_write"][0][1], reference[1])

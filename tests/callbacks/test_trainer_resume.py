@@ -11,10 +11,9 @@ from tests.callbacks import training_setup as setup
 Trainer = pytest.importorskip("keras_ext.training").Trainer
 pytestmark = [
     pytest.mark.tensorflow_only,
-    # The Trainer builds its compiled metrics at its first trained batch, after
-    # on_epoch_begin, so the manager cannot restore the resumed epoch's metric
-    # accumulators there yet and says so (weights and optimizer are exact).
-    pytest.mark.filterwarnings("ignore:CheckpointManager. the metric variables"),
+    # The Trainer builds its metrics before on_train_begin, so the manager can
+    # restore the resumed epoch's metric sums: any warning about them is a failure.
+    pytest.mark.filterwarnings("error:CheckpointManager. the metric variables"),
 ]
 
 # fit and the Trainer compute the same step with different float rounding; over

@@ -171,11 +171,17 @@ def test_terminate_on_nan_stops_and_says_so(capsys):
     assert model.stop_training and len(history.epoch) <= 1
 
 
-def test_resume_point_set_by_a_callback_skips_trained_batches():
-    """`_initial_epoch` and `_keras_ext_initial_step` give an exact mid-epoch resume."""
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_resume_point_set_by_a_callback_skips_trained_batches(shuffle):
+    """`_initial_epoch` and `_keras_ext_initial_step` give an exact mid-epoch resume.
+
+    With `shuffle` the order of epoch e is a function of (seed, e), so a new
+    Trainer (a new process, say) resuming at epoch 1 sees epoch 1's batches.
+    """
     x, y = _data()
     reference, twin = _pair()
-    Trainer(reference, **_compile_args()).fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    kwargs = dict(batch_size=16, shuffle=shuffle, seed=7, verbose=0)
+    Trainer(reference, **_compile_args()).fit(x, y, epochs=2, **kwargs)
 
     class ResumeAt(keras.callbacks.Callback):
         def __init__(self, epoch, step):
@@ -187,15 +193,32 @@ def test_resume_point_set_by_a_callback_skips_trained_batches():
             self.model._initial_epoch = self.epoch
             self.model._keras_ext_initial_step = self.step
 
-    trainer = Trainer(twin, **_compile_args())
-    trainer.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    args = _compile_args()  # one optimizer throughout: its state stands in for a checkpoint's
+    Trainer(twin, **args).fit(x, y, epochs=1, **kwargs)
     # epoch 1, first 2 of 4 batches; then a "new run" resumes at epoch 1, batch 2
-    trainer.fit(x, y, batch_size=16, epochs=2, steps_per_epoch=2, shuffle=False, verbose=0,
-                callbacks=[ResumeAt(1, 0)])
-    history = trainer.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0,
-                          callbacks=[ResumeAt(1, 2)])
+    Trainer(twin, **args).fit(x, y, epochs=2, steps_per_epoch=2, callbacks=[ResumeAt(1, 0)], **kwargs)
+    history = Trainer(twin, **args).fit(x, y, epochs=2, callbacks=[ResumeAt(1, 2)], **kwargs)
     assert history.epoch == [1]
     _assert_same_weights(reference, twin, atol=1e-6)
+
+
+def test_shuffled_epochs_differ_and_repeat_with_the_seed():
+    from keras_ext.training.batches import BatchSource
+
+    x, y = _data()
+
+    def orders(seed):
+        source = BatchSource(x, y, batch_size=64, shuffle=True, seed=seed)
+        result = []
+        for epoch in range(2):
+            source.set_epoch(epoch)
+            (batch,) = list(source.epoch_batches())
+            result.append(batch[1].tolist())
+        return result
+
+    first, again, other = orders(3), orders(3), orders(4)
+    assert first == again and first[0] != first[1] and first != other
+    assert sorted(first[0]) == sorted(y.tolist())
 
 
 def test_py_dataset_input():
