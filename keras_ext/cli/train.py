@@ -1,7 +1,6 @@
 """`keras-ext train`: compile/fit a keras_ext model on a dataset, save it as `.keras`."""
 
 import argparse
-import json
 import os
 
 MODELS = ("simplecnn", "fashioncnn")
@@ -122,19 +121,6 @@ def compile_like_seed(model, learning_rate, decay_steps, decay_rate):
     )
 
 
-def save_model_atomically(model, path):
-    """Save `.keras` under a temporary name, then rename, so a crash leaves no half file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def make_callbacks(args):
     """LearningRateLogger always; a CheckpointManager when --checkpoint-dir is given."""
     from keras_ext.callbacks import CheckpointManager
@@ -158,6 +144,8 @@ def run(args):
     import keras
 
     from keras_ext import data
+    from keras_ext._io import save_model_atomically
+    from keras_ext._io import write_json_atomically
 
     # Checked first, so a bad checkpoint setting fails before any work is done.
     callbacks, manager = make_callbacks(args)
@@ -199,8 +187,7 @@ def run(args):
         "checkpoint_dir": args.checkpoint_dir,
         "resumed_from": None if manager is None else manager.restored_from,
     }
-    with open(os.path.join(args.output, "metrics.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    write_json_atomically(os.path.join(args.output, "metrics.json"), summary)
     print(f"saved {model_path}")
     print(f"validation accuracy: {results['accuracy']:.4f}")
     return 0

@@ -6,7 +6,15 @@ import numpy as np
 
 
 class ImageArrays(NamedTuple):
-    """Train and validation images (float32, channels-last, scaled to [0, 1]) and int32 labels."""
+    """Train and validation images (float32, channels-last, scaled to [0, 1]) and int32 labels.
+
+    Example:
+
+    >>> import keras_ext
+    >>> arrays = keras_ext.data.load_arrays("digits")
+    >>> arrays.x_train.shape, arrays.y_val.shape, arrays.input_shape, arrays.num_classes
+    ((1437, 28, 28, 1), (360,), (28, 28, 1), 10)
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray

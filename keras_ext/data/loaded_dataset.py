@@ -5,7 +5,16 @@ from typing import NamedTuple
 
 
 class LoadedDataset(NamedTuple):
-    """tf.data train/validation pipelines with the facts a model needs about them."""
+    """tf.data train/validation pipelines with the facts a model needs about them.
+
+    Example:
+
+    >>> import keras_ext
+    >>> data = keras_ext.data.load("digits", batch_size=100)
+    >>> images, labels = next(iter(data.train))
+    >>> tuple(images.shape), tuple(labels.shape), data.num_classes
+    ((100, 28, 28, 1), (100,), 10)
+    """
 
     train: Any
     validation: Any

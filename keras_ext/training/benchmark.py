@@ -15,6 +15,7 @@ import time
 import keras
 import numpy as np
 
+from keras_ext._io import write_text_atomically
 from keras_ext.training.trainer import Trainer
 
 MODEL_NAMES = ("simplecnn", "fashioncnn")
@@ -215,10 +216,7 @@ def write_outputs(results, output_dir):
     os.makedirs(output_dir, exist_ok=True)
     results = {**results, "ratios": ratios(results)}
     json_path = os.path.join(output_dir, "results.json")
-    tmp = json_path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(results, f, indent=2)
-    os.replace(tmp, json_path)
+    write_text_atomically(json_path, json.dumps(results, indent=2) + "\n")
     return json_path, plot(results, os.path.join(output_dir, "chart.png"))
 
 

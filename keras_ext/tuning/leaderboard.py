@@ -4,8 +4,8 @@ import csv
 import io
 import math
 
-from keras_ext.tuning._files import write_json_atomically
-from keras_ext.tuning._files import write_text_atomically
+from keras_ext._io import write_json_atomically
+from keras_ext._io import write_text_atomically
 from keras_ext.tuning.trial_history import TrialHistory
 
 FIXED_COLUMNS = ("rank", "trial_id", "status", "score", "best_epoch", "epochs_trained", "seconds", "runs")

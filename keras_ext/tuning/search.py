@@ -151,7 +151,7 @@ class Search:
 
     def write_results(self, validation_data):
         """Write the best model, its hyperparameters and all trials; return the leaderboard."""
-        from keras_ext.cli.train import save_model_atomically
+        from keras_ext._io import save_model_atomically
 
         board = self.leaderboard()
         board.write_csv(os.path.join(self.project_dir, TRIALS_CSV))
