@@ -59,8 +59,9 @@ class _Variant:
         self.data_kind = data_kind
         if name.startswith("fit"):
             spe = steps_per_execution if name == "fit_spe" else 1
+            # jit_compile="auto", Keras's default: XLA off for TensorFlow on CPU, jit on JAX.
             model.compile(_optimizer(), _loss(), metrics=["accuracy"], steps_per_execution=spe,
-                          jit_compile=False)
+                          jit_compile="auto")
             self._run = self._run_fit
         elif name.startswith("trainer"):
             self.trainer = Trainer(model, _optimizer(), _loss(), metrics=["accuracy"],

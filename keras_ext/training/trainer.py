@@ -71,7 +71,9 @@ class Trainer:
             raise ValueError(f"Trainer supports the tensorflow and jax backends, not {self.backend!r}.")
         self.strategy = self._strategy_in_scope()
         with self._scope():
-            model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=False)
+            # The Trainer runs its own steps; this compile gives the model the same
+            # optimizer, loss and metrics for callbacks, evaluate and save.
+            model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
         self.optimizer = model.optimizer
         self.loss_tracker = model.metrics[0]
         if self.loss_tracker.name != "loss":
