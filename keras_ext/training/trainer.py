@@ -90,9 +90,11 @@ class Trainer:
 
         `x` is a NumPy array (with `y`, optional `sample_weight`,
         `batch_size`), a tf.data Dataset or a `keras.utils.PyDataset` of
-        `(x, y)` or `(x, y, sample_weight)`. Arrays are reshuffled every
-        epoch when `shuffle` (with `seed`); datasets shuffle themselves.
-        `steps_per_epoch` caps the batches of each epoch.
+        `(x, y)` or `(x, y, sample_weight)`. With `shuffle`, arrays (and a
+        PyDataset's batches) take an order fixed by `(seed, epoch)`, so a run
+        resumed at epoch e in a new process sees epoch e's batches; a
+        tf.data Dataset shuffles itself. `steps_per_epoch` caps the batches
+        of each epoch.
         """
         epochs = check_positive_int("epochs", epochs)
         source = BatchSource(x, y, sample_weight, batch_size, shuffle, where="x", seed=seed)
