@@ -1,6 +1,6 @@
 """`keras-ext bench`: steps/s of model.fit vs the Trainer vs the bare loop (table, JSON, PNG)."""
 
-from keras_ext.cli.train import _positive_int
+from keras_ext.cli.arg_types import positive_int
 
 ALL_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_xla", "trainer_eager", "bare_loop")
 
@@ -19,12 +19,12 @@ def add_parser(subparsers):
     p.add_argument("--quick", action="store_true",
                    help="SimpleCNN only, in-memory arrays, 10 steps x 3 repeats")
     p.add_argument("--models", nargs="+", choices=("simplecnn", "fashioncnn"), default=None)
-    p.add_argument("--batch-sizes", nargs="+", type=_positive_int, default=None)
+    p.add_argument("--batch-sizes", nargs="+", type=positive_int, default=None)
     p.add_argument("--data", nargs="+", choices=("arrays", "tf.data"), default=None)
     p.add_argument("--variants", nargs="+", default=None, choices=ALL_VARIANTS,
                    help="a subset of the variants (default: all)")
-    p.add_argument("--steps", type=_positive_int, default=None, help="timed steps per repeat")
-    p.add_argument("--repeats", type=_positive_int, default=None)
+    p.add_argument("--steps", type=positive_int, default=None, help="timed steps per repeat")
+    p.add_argument("--repeats", type=positive_int, default=None)
     p.add_argument("--output", default="benchmarks/results", help="directory for results.json and chart.png")
     p.set_defaults(run=run)
     return p

@@ -3,6 +3,10 @@
 import argparse
 import os
 
+from keras_ext.cli.arg_types import positive_float
+from keras_ext.cli.arg_types import positive_int
+from keras_ext.cli.arg_types import positive_int_or
+
 MODELS = ("simplecnn", "fashioncnn")
 
 
@@ -20,12 +24,12 @@ def add_parser(subparsers):
     p.add_argument("--model", choices=MODELS, default="simplecnn")
     p.add_argument("--dataset", default="digits",
                    help="'digits' (built in, offline), 'fashion_mnist', an IDX directory or an .npz")
-    p.add_argument("--epochs", type=_positive_int, default=20)
-    p.add_argument("--batch-size", type=_positive_int, default=32)
-    p.add_argument("--learning-rate", type=_positive_float, default=3e-3,
+    p.add_argument("--epochs", type=positive_int, default=20)
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--learning-rate", type=positive_float, default=3e-3,
                    help="initial learning rate of the ExponentialDecay schedule")
-    p.add_argument("--decay-steps", type=_positive_int, default=100)
-    p.add_argument("--decay-rate", type=_positive_float, default=0.8)
+    p.add_argument("--decay-steps", type=positive_int, default=100)
+    p.add_argument("--decay-rate", type=positive_float, default=0.8)
     p.add_argument("--dropout-rate", type=float, default=0.0, help="SimpleCNN only")
     p.add_argument("--output", default="runs/train", help="directory for model.keras and metrics.json")
     p.add_argument("--seed", type=int, default=0)
@@ -56,39 +60,8 @@ def _checkpoint_dir(text):
     return text
 
 
-def _positive_int_or(word):
-    """An argparse type accepting a positive integer or the literal `word`."""
-
-    def parse(text):
-        if text == word:
-            return text
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"must be a positive integer or '{word}', got {text}")
-        return value
-
-    return parse
-
-
-_save_freq = _positive_int_or("epoch")
-_max_to_keep = _positive_int_or("all")
-
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+_save_freq = positive_int_or("epoch")
+_max_to_keep = positive_int_or("all")
 
 
 def build_model(name, num_classes, input_shape, dropout_rate=0.0):

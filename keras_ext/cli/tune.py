@@ -3,7 +3,8 @@
 import os
 import sys
 
-from keras_ext.cli.train import _positive_int
+from keras_ext.cli.arg_types import non_negative_int
+from keras_ext.cli.arg_types import positive_int
 
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 # Hyperparameters `--hp` may fix or narrow, and the form each takes.
@@ -24,10 +25,10 @@ def add_parser(subparsers):
         ),
     )
     p.add_argument("--tuner", choices=TUNERS, default="random")
-    p.add_argument("--max-trials", type=_positive_int, default=10)
-    p.add_argument("--epochs", type=_positive_int, default=5,
+    p.add_argument("--max-trials", type=positive_int, default=10)
+    p.add_argument("--epochs", type=positive_int, default=5,
                    help="epochs per trial (Hyperband: the most a trial gets)")
-    p.add_argument("--executions-per-trial", type=_positive_int, default=1)
+    p.add_argument("--executions-per-trial", type=positive_int, default=1)
     p.add_argument("--objective", default="val_accuracy",
                    help="a logged metric: val_accuracy, val_loss, val_categorical_true_positives, ...")
     p.add_argument("--direction", choices=("min", "max"),
@@ -44,29 +45,20 @@ def add_parser(subparsers):
                          f"{', '.join(CHOICE_HPS)} take VALUE or V1,V2,..."))
     p.add_argument("--prune", action="store_true",
                    help="stop a trial worse than the median of completed trials at the same epoch")
-    p.add_argument("--prune-warmup-trials", type=_positive_int, default=3)
-    p.add_argument("--prune-warmup-epochs", type=_non_negative_int, default=1)
+    p.add_argument("--prune-warmup-trials", type=positive_int, default=3)
+    p.add_argument("--prune-warmup-epochs", type=non_negative_int, default=1)
     role = p.add_mutually_exclusive_group()
     role.add_argument("--chief", action="store_true",
                       help="serve trials to workers (keras-tuner's oracle) and write the results")
     role.add_argument("--worker", action="store_true", help="run trials served by a chief")
     p.add_argument("--oracle-ip", default=os.environ.get("KERASTUNER_ORACLE_IP", "127.0.0.1"))
-    p.add_argument("--oracle-port", type=_positive_int,
+    p.add_argument("--oracle-port", type=positive_int,
                    default=int(os.environ.get("KERASTUNER_ORACLE_PORT", "8000")))
     p.add_argument("--tuner-id", help="this worker's id (default: tuner<pid>)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
                    help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
     p.set_defaults(run=run)
     return p
-
-
-def _non_negative_int(text):
-    import argparse
-
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
-    return value
 
 
 def parse_hp(items):
