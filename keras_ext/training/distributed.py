@@ -14,7 +14,7 @@ def distributed_batches(strategy, source):
     if source.kind == "dataset":
         dataset = source.data
     elif source.kind == "arrays":
-        arrays = [a for a in next(_whole_epoch(source)) if a is not None]
+        arrays = [a for a in _whole_epoch(source) if a is not None]
         dataset = tf.data.Dataset.from_tensor_slices(tuple(arrays)).batch(source.batch_size)
     else:
         raise ValueError(
@@ -29,4 +29,4 @@ def _whole_epoch(source):
     """The source's arrays in this epoch's order (shuffled when the source shuffles)."""
     x, y, sample_weight = source.arrays
     order = source.permutation(len(x)) if source.shuffle else slice(None)
-    yield tuple(None if a is None else a[order] for a in (x, y, sample_weight))
+    return tuple(None if a is None else a[order] for a in (x, y, sample_weight))

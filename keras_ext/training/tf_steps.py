@@ -52,7 +52,7 @@ def make_steps(model, loss_tracker, mode):
     def distributed(replica_fn, returns_logs=True):
         def step(*batch):
             strategy = tf.distribute.get_strategy()
-            if strategy.num_replicas_in_sync > 1 or tf.distribute.has_strategy():
+            if tf.distribute.has_strategy():
                 outputs = strategy.run(replica_fn, args=batch)
             else:
                 outputs = replica_fn(*batch)

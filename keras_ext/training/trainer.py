@@ -215,11 +215,9 @@ class Trainer:
                 callback_list.on_test_batch_begin(step)
             self._ensure_built(*batch)
             if self.backend == "jax":
-                state = self._jax_test_batch(state, *batch)
-                logs = state[1]
-                state = state[0]
+                logs, state = self._jax_test_batch(state, *batch)
             else:
-                logs = self._test_fn(*batch)
+                logs = self._steps[1](*batch)
             if batch_hooks:
                 callback_list.on_test_batch_end(step, logs)
         if self.backend == "jax" and state is not None:
@@ -232,8 +230,13 @@ class Trainer:
         return logs
 
     # ---------------------------------------------------------------- steps
+    @property
+    def _distributed(self):
+        """Whether batches are split over several replicas of a tf.distribute strategy."""
+        return self.strategy is not None and self.strategy.num_replicas_in_sync > 1
+
     def _batches(self, source):
-        if self.strategy is not None and self.strategy.num_replicas_in_sync > 1:
+        if self._distributed:
             from keras_ext.training.distributed import distributed_batches
 
             return distributed_batches(self.strategy, source)
@@ -244,7 +247,7 @@ class Trainer:
         if self._steps is not None:
             return
         model = self.model
-        if self.strategy is not None and self.strategy.num_replicas_in_sync > 1:
+        if self._distributed:
             x, y, sample_weight = (
                 None if v is None else self.strategy.experimental_local_results(v)[0]
                 for v in (x, y, sample_weight)
@@ -283,10 +286,6 @@ class Trainer:
             return logs
         return self._steps[0 if need_logs else 3](x, y, sample_weight)
 
-    @property
-    def _test_fn(self):
-        return self._steps[1]
-
     def _jax_test_batch(self, state, x, y, sample_weight):
         from keras_ext.training.jax_steps import model_state
 
@@ -298,7 +297,7 @@ class Trainer:
         from keras_ext.training.jax_steps import publish_state
 
         publish_state(self.model, (state[0], state[1], None, state[2]))
-        return state, logs
+        return logs, state
 
     def _predict_batch(self, x):
         if self.backend == "jax":
