@@ -62,11 +62,13 @@ class _Variant:
             # jit_compile="auto", Keras's default: XLA off for TensorFlow on CPU, jit on JAX.
             model.compile(_optimizer(), _loss(), metrics=["accuracy"], steps_per_execution=spe,
                           jit_compile="auto")
+            self._fit = model.fit
             self._run = self._run_fit
         elif name.startswith("trainer"):
-            self.trainer = Trainer(model, _optimizer(), _loss(), metrics=["accuracy"],
-                                   mode=name.split("_", 1)[1])
-            self._run = self._run_trainer
+            trainer = Trainer(model, _optimizer(), _loss(), metrics=["accuracy"],
+                              mode=name.split("_", 1)[1])
+            self._fit = trainer.fit
+            self._run = self._run_fit
         else:
             from keras_ext.training.bare_loop import BareLoop
 
@@ -82,14 +84,10 @@ class _Variant:
         return (dataset.prefetch(tf.data.AUTOTUNE), None)
 
     def _run_fit(self, x, y):
+        """One epoch through `model.fit` or `Trainer.fit`, which take the same arguments."""
         data_x, data_y = self._data(x, y)
         batch_size = self.batch_size if data_y is not None else None
-        self.model.fit(data_x, data_y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
-
-    def _run_trainer(self, x, y):
-        data_x, data_y = self._data(x, y)
-        batch_size = self.batch_size if data_y is not None else None
-        self.trainer.fit(data_x, data_y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+        self._fit(data_x, data_y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
 
     def _run_bare(self, x, y):
         data_x, data_y = self._data(x, y)
