@@ -92,15 +92,3 @@ def test_mismatched_inputs_raise_value_error(y_true, y_pred, weights):
     with pytest.raises(ValueError, match="CategoricalTruePositives"):
         CategoricalTruePositives().update_state(y_true, y_pred, sample_weight=weights)
 
-
-def test_walkthrough_accuracy_example_with_reset_state():
-    # The walkthrough's stateful-metric example, on Keras 3 (reset_state, not reset_states).
-    m = keras.metrics.Accuracy()
-    m.update_state([1, 2, 3, 4], [0, 2, 3, 4])
-    assert float(m.result()) == pytest.approx(0.75)
-    m.update_state([5, 6, 7], [5, 0, 7])
-    assert float(m.result()) == pytest.approx(5 / 7, abs=1e-6)
-    assert round(float(m.result()), 3) == 0.714
-    m.reset_state()
-    m.update_state([1, 2, 3], [1, 0, 3])
-    assert round(float(m.result()), 3) == 0.667
