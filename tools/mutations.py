@@ -1,0 +1,147 @@
+"""Plant named one-line bugs in a copy of keras_ext and check that a test catches each.
+
+Every guarantee keras_ext makes (exact resume, atomic and verified
+checkpoints, a Trainer equal to `fit`, metrics summed across replicas) has
+tests; this script shows they would notice the guarantee breaking. Each
+mutation replaces one snippet (which must occur exactly once) in a fresh
+copy of the tracked files, then runs only the tests aimed at it. A
+mutation is *killed* when those tests fail, and *survives* when they pass,
+which is a defect of the suite. A snippet that no longer occurs means the
+code moved: update the mutation, do not delete it.
+
+    python tools/mutations.py                 # all mutations, a table, exit 1 if any survives
+    python tools/mutations.py --list
+    python tools/mutations.py rotation-off-by-one sha256-skipped
+    python tools/mutations.py --json docs/mutations.json
+
+The latest results are in docs/mutations.md.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutation:
+    name: str
+    guarantee: str
+    path: str
+    old: str
+    new: str
+    tests: tuple
+    backend: str = "tensorflow"
+
+
+MUTATIONS = (
+    Mutation(
+        name="metric-not-summed-across-replicas",
+        guarantee="CategoricalTruePositives sums its count across replicas",
+        path="keras_ext/metrics/categorical_true_positives.py",
+        old='            aggregation="sum",',
+        new='            aggregation="mean",',
+        tests=("tests/distribute/test_replicas.py",
+               "tests/metrics/test_categorical_true_positives.py"),
+    ),
+)
+
+
+def _tracked_files():
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
+    return [p for p in out.stdout.decode().split("\0") if p]
+
+
+def _copy_tree(destination):
+    for relative in _tracked_files():
+        source = os.path.join(ROOT, relative)
+        if not os.path.isfile(source):
+            continue  # deleted in the working tree
+        target = os.path.join(destination, relative)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(source, target)
+
+
+def _apply(mutation, tree):
+    path = os.path.join(tree, mutation.path)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    count = text.count(mutation.old)
+    if count != 1:
+        return f"snippet found {count} times in {mutation.path} (must be exactly once)"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text.replace(mutation.old, mutation.new))
+    return None
+
+
+def run_mutation(mutation, timeout):
+    """Return a result dict: status is 'killed', 'survived' or 'broken' (cannot be applied)."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"mutation-{mutation.name}-") as tree:
+        _copy_tree(tree)
+        problem = _apply(mutation, tree)
+        if problem:
+            return {"name": mutation.name, "status": "broken", "detail": problem, "seconds": 0.0}
+        env = {**os.environ, "PYTHONPATH": tree, "KERAS_BACKEND": mutation.backend,
+               "TF_CPP_MIN_LOG_LEVEL": "2"}
+        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                   *mutation.tests]
+        try:
+            proc = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True,
+                                  timeout=timeout)
+            code, output = proc.returncode, proc.stdout + proc.stderr
+        except subprocess.TimeoutExpired:
+            code, output = "timeout", ""
+    seconds = round(time.monotonic() - started, 1)
+    # pytest exits 1 when a test failed; anything else (no tests, usage error) proves nothing.
+    status = "killed" if code in (1, "timeout") else "survived" if code == 0 else "broken"
+    failed = [line.split(" ")[1] for line in output.splitlines() if line.startswith("FAILED ")]
+    detail = failed[0] if failed else (f"pytest exit {code}" if status != "survived" else "all passed")
+    return {"name": mutation.name, "status": status, "detail": detail, "seconds": seconds}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="mutations to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per mutation")
+    args = parser.parse_args(argv)
+    by_name = {m.name: m for m in MUTATIONS}
+    if args.list:
+        for m in MUTATIONS:
+            print(f"{m.name:40s} {m.guarantee}")
+        return 0
+    unknown = [n for n in args.names if n not in by_name]
+    if unknown:
+        parser.error(f"unknown mutation(s) {unknown}; choose from {sorted(by_name)}")
+    results = []
+    for mutation in [by_name[n] for n in args.names] or MUTATIONS:
+        result = run_mutation(mutation, args.timeout)
+        results.append({**result, "guarantee": mutation.guarantee, "path": mutation.path})
+        print(f"{result['status']:9s} {mutation.name:40s} {result['seconds']:7.1f}s  {result['detail']}",
+              flush=True)
+    if args.json:
+        import keras
+
+        record = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                             f"{platform.python_version()}, Keras {keras.__version__}",
+                  "results": results}
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=2)
+            f.write("\n")
+    bad = [r for r in results if r["status"] != "killed"]
+    print(f"{len(results) - len(bad)} of {len(results)} mutations killed")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
