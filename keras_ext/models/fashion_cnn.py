@@ -4,6 +4,7 @@ import keras
 
 from keras_ext._validation import check_positive_int
 from keras_ext.models._shapes import check_image_shape
+from keras_ext.models._tracking import expose_to_tf_checkpoint
 
 
 @keras.saving.register_keras_serializable(package="keras_ext")
@@ -38,6 +39,8 @@ class FashionCNN(keras.Model):
         ]
         # Logits stay float32 under mixed precision so the softmax/loss is stable.
         self.classifier = keras.layers.Dense(self.num_classes, dtype="float32", name="logits")
+        # The list keeps the `.keras` layout; tf.train.Checkpoint needs the layers as attributes.
+        expose_to_tf_checkpoint(self, "feature_layers", self.feature_layers)
 
     def build(self, input_shape):
         shape = check_image_shape("FashionCNN", input_shape, need_spatial=True)

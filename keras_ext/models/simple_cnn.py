@@ -8,6 +8,7 @@ from keras_ext._validation import check_positive_int
 from keras_ext._validation import check_rate
 from keras_ext.layers.conv_block import ConvBlock
 from keras_ext.models._shapes import check_image_shape
+from keras_ext.models._tracking import expose_to_tf_checkpoint
 
 
 @keras.saving.register_keras_serializable(package="keras_ext")
@@ -81,6 +82,9 @@ class SimpleCNN(keras.Model):
         self.global_pool = keras.layers.GlobalAveragePooling2D(dtype=policy, name="global_pool")
         # Logits stay float32 under mixed precision so the softmax/loss is stable.
         self.classifier = keras.layers.Dense(self.num_classes, dtype="float32", name="logits")
+        # The lists keep the `.keras` layout; tf.train.Checkpoint needs the layers as attributes.
+        expose_to_tf_checkpoint(self, "blocks", self.blocks)
+        expose_to_tf_checkpoint(self, "pools", self.pools)
 
     def _layer_sequence(self):
         for i, block in enumerate(self.blocks):
