@@ -162,5 +162,12 @@ def run(args):
     }
     write_json_atomically(os.path.join(args.output, "metrics.json"), summary)
     print(f"saved {model_path}")
+    try:
+        from keras_ext.plots import plot_history
+
+        picture = os.path.join(args.output, "history.png")
+        print(f"saved {plot_history(history.history, picture, epochs=history.epoch)}")
+    except ImportError as e:  # the model and metrics.json are saved; a missing picture must not fail the run
+        print(f"history.png not drawn: {e}")
     print(f"validation accuracy: {results['accuracy']:.4f}")
     return 0

@@ -165,4 +165,12 @@ def run(args):
         print(f"best trial {board.best['trial_id']}: {search.objective.name} = {board.best['score']:.6f}")
         written = [BEST_MODEL, BEST_HYPERPARAMETERS, TRIALS_CSV]
     print("wrote " + ", ".join(os.path.join(search.project_dir, name) for name in written))
+    try:
+        from keras_ext.plots import plot_trials
+
+        picture = os.path.join(search.project_dir, "trials.png")
+        best = None if board.best is None else board.best["trial_id"]
+        print(f"wrote {plot_trials(search.project_dir, search.objective.name, picture, best_trial_id=best)}")
+    except ImportError as e:  # the results are written; a missing picture must not fail the search
+        print(f"trials.png not drawn: {e}")
     return 0
