@@ -1,4 +1,4 @@
-"""Benchmark model.fit against keras_ext's Trainer and the walkthrough's bare loop.
+"""Benchmark model.fit against keras_ext's Trainer and a bare GradientTape loop.
 
 Same as `keras-ext bench`; run from the repository root:
 

@@ -9,8 +9,8 @@ runs in its own fresh process.
     python benchmarks/tuning_memory.py                # both modes, 20 trials
     python benchmarks/tuning_memory.py --trials 5 --modes keras_ext
 
-Acceptance (issue 5): with keras_ext, RSS after the last trial exceeds RSS
-after the 2nd trial by less than 200 MB.
+Target: with keras_ext, RSS after the last trial exceeds RSS after the
+2nd trial by less than 200 MB.
 """
 
 import argparse

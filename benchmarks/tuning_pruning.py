@@ -8,8 +8,8 @@ trained in all, the wall time and the best trial.
     python benchmarks/tuning_pruning.py                      # 12 trials x 6 epochs
     python benchmarks/tuning_pruning.py --trials 20 --epochs 10 --warmup-epochs 3
 
-Acceptance (issue 5): with pruning the search reaches the same best trial
-while training fewer epochs in total.
+Target: with pruning the search reaches the same best trial while
+training fewer epochs in total.
 """
 
 import argparse

@@ -4,9 +4,10 @@ Importing `keras_ext` registers every public layer, model, metric, callback
 and schedule with Keras (package name ``keras_ext``), so a `.keras` file that
 uses them loads with nothing but ``import keras_ext``.
 
-The TensorFlow-only parts (``training``, ``distribute``, ``data``) and the
-search (``tuning``) are imported on first use, so that ``import keras_ext``
-stays cheap and works where only JAX is installed.
+The custom training loop (``training``, on TensorFlow and JAX), the
+TensorFlow-only parts (``distribute``, ``data``), the search (``tuning``)
+and the command line (``cli``) are imported on first use, so that
+``import keras_ext`` stays cheap and works where only JAX is installed.
 """
 
 import importlib
@@ -30,4 +31,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'keras_ext' has no attribute {name!r}")
 
 
-__all__ = ["layers", "models", "metrics", *_LAZY_SUBPACKAGES, "__version__"]
+__all__ = ["callbacks", "layers", "models", "metrics", "schedules", *_LAZY_SUBPACKAGES, "__version__"]

@@ -1,4 +1,4 @@
-"""Steps per second of `model.fit` against the Trainer and the walkthrough's bare loop.
+"""Steps per second of `model.fit` against the Trainer and a bare GradientTape loop.
 
 Every variant trains the same model (same initial weights) on the same data
 in one process. Variants are interleaved repeat by repeat, so a slow moment
@@ -178,7 +178,7 @@ def environment():
 
 
 def ratios(results):
-    """Speed ratios the issue asks for, per (model, batch, data) group."""
+    """Trainer graph / fit, Trainer graph / bare loop and graph / eager, per (model, batch, data) group."""
     groups = {}
     for row in results["results"]:
         key = (row["model"], row["batch_size"], row["data"])
