@@ -108,3 +108,14 @@ def test_keras_ext_exports_every_subpackage():
     assert _subpackages_on_disk() <= set(keras_ext.__all__)
     for name in keras_ext.__all__:
         assert getattr(keras_ext, name) is not None
+
+
+@pytest.mark.skipif(not os.environ.get("KERAS_EXT_SITE_DIR"), reason="set KERAS_EXT_SITE_DIR to a built site")
+@pytest.mark.parametrize("name", [*gen_pages.SUBPACKAGES, *gen_pages.MODULES])
+def test_built_site_has_an_entry_for_every_public_name(name):
+    # .ci/run builds the site, then runs this with KERAS_EXT_SITE_DIR set: each
+    # exported name must have rendered (mkdocstrings gives it an anchor).
+    page = os.path.join(os.environ["KERAS_EXT_SITE_DIR"], "reference", name, "index.html")
+    html = open(page).read()
+    missing = [n for n in gen_pages.public_names(name) if f'id="keras_ext.{name}.{n}"' not in html]
+    assert not missing, f"{page} has no entry for {missing}"
