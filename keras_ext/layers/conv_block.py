@@ -1,4 +1,4 @@
-"""Conv2D -> BatchNormalization -> ReLU -> Dropout, the walkthrough's ConvBlock done right."""
+"""Conv2D -> BatchNormalization -> ReLU -> Dropout: the original TF2 example's ConvBlock, bug fixed."""
 
 import keras
 
@@ -12,8 +12,8 @@ from keras_ext._validation import check_rate
 class ConvBlock(keras.layers.Layer):
     """A convolution block: Conv2D (same padding, no bias, he_normal, L2) -> BatchNorm -> ReLU -> Dropout.
 
-    BatchNormalization normalises the convolution's output (the walkthrough
-    fed it the block input, which is a bug). `training` reaches both
+    BatchNormalization normalises the convolution's output (the original TF2
+    example fed it the block input, which is a bug). `training` reaches both
     BatchNormalization (batch statistics vs. moving averages) and Dropout.
     The L2 penalty of the kernel appears in `model.losses`. Inputs are
     channels-last images `(batch, height, width, channels)`.

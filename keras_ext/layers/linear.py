@@ -1,4 +1,4 @@
-"""The walkthrough's lazily-built dense layer, as a registered Keras layer."""
+"""The original TF2 example's lazily built dense layer, as a registered Keras layer."""
 
 import keras
 from keras import ops
@@ -19,7 +19,7 @@ class Linear(keras.layers.Layer):
         activation: activation function or its name; `None` means linear.
         use_bias: whether to add a bias vector.
         kernel_initializer: initializer for the kernel (default
-            `"random_normal"`, as in the walkthrough).
+            `"random_normal"`, as in the original TF2 example).
         bias_initializer: initializer for the bias (default `"zeros"`).
         kernel_regularizer, bias_regularizer: optional regularizers; their
             penalties appear in `layer.losses` / `model.losses`.

@@ -1,4 +1,4 @@
-"""The walkthrough's stateful metric, counting correctly classified samples, done right."""
+"""The original TF2 example's stateful metric, counting correctly classified samples, bug fixed."""
 
 import keras
 from keras import ops

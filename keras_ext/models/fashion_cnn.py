@@ -1,4 +1,4 @@
-"""The walkthrough's Fashion-MNIST CNN (its `MyModel`) as a registered Keras model."""
+"""The original TF2 example's Fashion-MNIST CNN (its `MyModel`) as a registered Keras model."""
 
 import keras
 

@@ -1,4 +1,4 @@
-"""A small CNN of ConvBlocks: the walkthrough's SimpleCNN as a registered Keras model."""
+"""A small CNN of ConvBlocks: the original TF2 example's SimpleCNN as a registered Keras model."""
 
 import keras
 
