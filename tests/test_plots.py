@@ -141,7 +141,7 @@ def _has_colour(pixels, rgb, at_least=20):
 def test_keras_ext_train_writes_history_png_and_names_it(tmp_path, capsys):
     from keras_ext.cli.main import main
 
-    assert main(["train", "--epochs", "2", "--verbose", "0", "--output", str(tmp_path)]) == 0
+    assert main(["train", "--epochs", "1", "--verbose", "0", "--output", str(tmp_path)]) == 0
     path = tmp_path / "history.png"
     assert f"saved {path}" in capsys.readouterr().out
     assert _pixels(path).shape[:2] == (HISTORY_PIXELS[1], HISTORY_PIXELS[0])
