@@ -143,30 +143,41 @@ def delete_checkpoint(path):
 
 
 def read_checkpoint(path):
-    """Verify and read a checkpoint; return `(arrays dict, state dict)` or raise CorruptCheckpointError."""
+    """Verify and read a checkpoint; return `(arrays dict, state dict)` or raise CorruptCheckpointError.
+
+    Everything that can go wrong while reading counts as corruption, not only
+    a checksum mismatch: a manifest or state of the wrong shape (`files:
+    null`, a missing `epoch`, a string where a number belongs) or an npz
+    that does not load. So a caller sees one exception type and can fall
+    back to an older checkpoint before anything was assigned.
+    """
     manifest_path = os.path.join(path, MANIFEST)
     try:
         with open(manifest_path, "rb") as f:
             manifest = json.loads(f.read().decode("utf-8"))
-        files = manifest["files"]
     except FileNotFoundError:
         raise CorruptCheckpointError(f"{path} has no {MANIFEST} (incomplete write)") from None
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+    except (OSError, ValueError, UnicodeDecodeError) as e:
         raise CorruptCheckpointError(f"{manifest_path} is unreadable: {e}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise CorruptCheckpointError(f"{manifest_path} has no `files` mapping")
     if manifest.get("format") != FORMAT_VERSION:
         raise CorruptCheckpointError(
             f"{path} has format {manifest.get('format')!r}; this version reads {FORMAT_VERSION}"
         )
+    files = manifest["files"]
     contents = {}
     for file_name in (STATE_NPZ, STATE_JSON):
-        if file_name not in files:
-            raise CorruptCheckpointError(f"{manifest_path} does not list {file_name}")
+        expected = files.get(file_name)
+        if not isinstance(expected, dict) or not _is_int(expected.get("size")) or not isinstance(
+            expected.get("sha256"), str
+        ):
+            raise CorruptCheckpointError(f"{manifest_path} has no valid size and sha256 for {file_name}")
         try:
             with open(os.path.join(path, file_name), "rb") as f:
                 data = f.read()
         except OSError as e:
             raise CorruptCheckpointError(f"cannot read {file_name} in {path}: {e}") from None
-        expected = files[file_name]
         if len(data) != expected["size"]:
             raise CorruptCheckpointError(
                 f"{os.path.join(path, file_name)} has {len(data)} bytes, the manifest says "
@@ -177,7 +188,74 @@ def read_checkpoint(path):
                 f"{os.path.join(path, file_name)} does not match its SHA-256 in the manifest"
             )
         contents[file_name] = data
-    state = json.loads(contents[STATE_JSON].decode("utf-8"))
-    with np.load(io.BytesIO(contents[STATE_NPZ]), allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
+    try:
+        state = json.loads(contents[STATE_JSON].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CorruptCheckpointError(f"{os.path.join(path, STATE_JSON)} is not valid JSON: {e}") from None
+    try:
+        with np.load(io.BytesIO(contents[STATE_NPZ]), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except Exception as e:  # noqa: BLE001 - zipfile, zlib and format errors all mean "unreadable"
+        raise CorruptCheckpointError(f"{os.path.join(path, STATE_NPZ)} does not load: {e!r}") from None
+    problem = state_problem(state, arrays)
+    if problem:
+        raise CorruptCheckpointError(f"{os.path.join(path, STATE_JSON)}: {problem}")
     return arrays, state
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_spec(spec):
+    return (
+        isinstance(spec, dict)
+        and isinstance(spec.get("path"), str)
+        and isinstance(spec.get("shape"), list)
+        and all(_is_int(d) and d >= 0 for d in spec["shape"])
+        and isinstance(spec.get("dtype"), str)
+    )
+
+
+def state_problem(state, arrays):
+    """What makes `state` (with its `arrays`) unusable as a resume point, or None if nothing.
+
+    Checked before any value is assigned: the types of every field a restore
+    reads, one array per recorded variable, and each array's shape and dtype
+    equal to its record.
+    """
+    if not isinstance(state, dict):
+        return f"the state is a {type(state).__name__}, not an object"
+    for key in ("step", "epoch", "step_in_epoch"):
+        if not _is_int(state.get(key)) or state[key] < 0:
+            return f"`{key}` must be a non-negative integer, got {state.get(key)!r}"
+    for key in ("callbacks", "logs"):
+        if not isinstance(state.get(key, {}), dict):
+            return f"`{key}` must be an object, got {state[key]!r}"
+    for key in ("optimizer_class", "model_class"):
+        if not isinstance(state.get(key, ""), str):
+            return f"`{key}` must be a string, got {state[key]!r}"
+    variables = state.get("variables")
+    if not isinstance(variables, dict) or not isinstance(variables.get("model"), list):
+        return "`variables` must map each group to a list of variable records"
+    for group, specs in variables.items():
+        if not isinstance(specs, list) or not all(_is_spec(s) for s in specs):
+            return f"`variables.{group}` must be a list of {{path, shape, dtype}} records"
+        for index, spec in enumerate(specs):
+            key = f"{group}/{index:05d}"
+            array = arrays.get(key)
+            if array is None:
+                return f"{spec['path']!r} ({key}) has no array in {STATE_NPZ}"
+            if list(array.shape) != spec["shape"] or str(array.dtype) != spec["dtype"]:
+                return (
+                    f"{key} is {tuple(array.shape)} {array.dtype}, its record says "
+                    f"{tuple(spec['shape'])} {spec['dtype']}"
+                )
+        expected = {f"{group}/{index:05d}" for index in range(len(specs))}
+        extra = [k for k in arrays if k.startswith(f"{group}/") and k not in expected]
+        if extra:
+            return f"{STATE_NPZ} has arrays no variable record describes: {', '.join(sorted(extra))}"
+    unknown = [k for k in arrays if k.split("/")[0] not in variables]
+    if unknown:
+        return f"{STATE_NPZ} has arrays of no recorded group: {', '.join(sorted(unknown))}"
+    return None

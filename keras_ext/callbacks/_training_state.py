@@ -4,12 +4,18 @@ The state is three ordered groups of variables: `model` (`model.variables`:
 weights, BatchNormalization statistics and the SeedGenerator states that
 Dropout draws from), `optimizer` (`optimizer.variables`: `iterations`, slots
 and a float learning rate) and `metrics` (`model.metrics_variables`). Values
-are matched by position within a group, never by variable path: paths carry
-instance names (`simple_cnn_1/...`, `seed_generator_7/...`) that differ
-between processes. Shapes and dtypes must agree before anything is assigned.
+are matched by variable path with Keras's process-dependent auto-numbering
+removed (`simple_cnn_1/...`, `seed_generator_7/...` differ between
+processes; `dense_3` and `dense_4` become `dense` #0 and #1, in the order the
+model lists them), so two same-shaped layers named `alpha` and `beta` never
+cross over. The whole checkpoint is checked (names, count, shapes, dtypes,
+optimizer class) before a single value is assigned: a restore is all or
+nothing.
 """
 
+import collections
 import contextlib
+import re
 
 import keras
 import numpy as np
@@ -19,13 +25,6 @@ GROUPS = ("model", "optimizer", "metrics")
 
 class CheckpointMismatchError(ValueError):
     """A checkpoint whose variables do not fit the model it is restored into."""
-
-
-def sync_from_device(model):
-    """On JAX, `fit` keeps the state outside the variables during an epoch: put it back."""
-    sync = getattr(model, "jax_state_sync", None)
-    if sync is not None:
-        sync()
 
 
 def strategy_scope(model):
@@ -64,32 +63,33 @@ def _spec(variable):
     }
 
 
-def _read_values(model, variables):
+def _read_values(variables, cache):
     """The variables' current values as NumPy copies.
 
-    On TensorFlow one cached `tf.function` reads them all (about 5x faster
-    than one eager read per variable, which matters on the training thread).
+    On TensorFlow one `tf.function` reads them all (about 5x faster than one
+    eager read per variable, which matters on the training thread); it is
+    kept in `cache`, a dict the caller owns, not on the model.
     """
     if keras.backend.backend() != "tensorflow":
         return [np.array(keras.ops.convert_to_numpy(v.value), copy=True) for v in variables]
     import tensorflow as tf
 
     key = tuple(id(v) for v in variables)
-    cached = model.__dict__.get("_keras_ext_read_all")
-    if cached is None or cached[0] != key:
-        reader = tf.function(lambda: [tf.identity(v.value) for v in variables])
-        cached = (key, reader)
-        object.__setattr__(model, "_keras_ext_read_all", cached)
-    return [np.array(value, copy=True) for value in cached[1]()]
+    if cache.get("key") != key:
+        cache["key"] = key
+        cache["reader"] = tf.function(lambda: [tf.identity(v.value) for v in variables])
+    return [np.array(value, copy=True) for value in cache["reader"]()]
 
 
-def snapshot(model):
+def snapshot(model, cache=None):
     """Copy every variable's value to host memory; return `(arrays, specs)`."""
-    sync_from_device(model)
+    from keras_ext import _keras_internals
+
+    _keras_internals.sync_jax_state(model)
     arrays, specs = {}, {}
     groups = variable_groups(model)
     flat = [v for variables in groups.values() for v in variables]
-    values = iter(_read_values(model, flat))
+    values = iter(_read_values(flat, {} if cache is None else cache))
     for group, variables in groups.items():
         specs[group] = []
         for index, variable in enumerate(variables):
@@ -104,41 +104,92 @@ def group_arrays(arrays, group):
     return [arrays[k] for k in keys]
 
 
-def mismatches(saved_specs, variables, limit=10):
-    """Human-readable differences between saved specs and live variables (empty if they fit)."""
-    problems = []
-    for index, (saved, variable) in enumerate(zip(saved_specs, variables)):
-        live = _spec(variable)
-        if saved["shape"] != live["shape"] or saved["dtype"] != live["dtype"]:
+# "_<digits>" that ends a name component (`dense_3/`, `seed_generator_7/`) or a
+# part of an optimizer slot name (`dense_3_kernel_velocity`): Keras's auto-numbering.
+_AUTO_NUMBER = re.compile(r"_\d+(?=/|_|$)")
+
+
+def normalized_path(path):
+    return _AUTO_NUMBER.sub("", path)
+
+
+def _keys(paths):
+    """`(normalized path, ordinal among equal normalized paths)` for each path, in order."""
+    seen = collections.Counter()
+    keys = []
+    for path in paths:
+        name = normalized_path(path)
+        keys.append((name, seen[name]))
+        seen[name] += 1
+    return keys
+
+
+def match(saved_specs, variables, limit=10):
+    """Pair saved variable records with live variables by normalized path.
+
+    Returns `(pairs, problems)`: `pairs` is `[(index in saved_specs,
+    variable)]`, `problems` human-readable reasons the two do not fit (empty
+    when every record has exactly one live variable of the same name, shape
+    and dtype, and every live variable has a record).
+    """
+    live = dict(zip(_keys([v.path for v in variables]), variables))
+    pairs, problems, used = [], [], set()
+    for index, (key, saved) in enumerate(zip(_keys([s["path"] for s in saved_specs]), saved_specs)):
+        variable = live.get(key)
+        if variable is None:
             problems.append(
-                f"#{index}: checkpoint {saved['path']!r} {tuple(saved['shape'])} {saved['dtype']} "
-                f"vs model {live['path']!r} {tuple(live['shape'])} {live['dtype']}"
+                f"checkpoint {saved['path']!r} {tuple(saved['shape'])}: no variable of that name in the model"
             )
-    if len(saved_specs) > len(variables):
-        problems.extend(
-            f"#{i}: checkpoint {s['path']!r} {tuple(s['shape'])} has no counterpart in the model"
-            for i, s in enumerate(saved_specs[len(variables):], start=len(variables))
-        )
-    elif len(variables) > len(saved_specs):
-        problems.extend(
-            f"#{i}: model {v.path!r} {tuple(v.shape)} has no counterpart in the checkpoint"
-            for i, v in enumerate(variables[len(saved_specs):], start=len(saved_specs))
-        )
+            continue
+        used.add(key)
+        spec = _spec(variable)
+        if saved["shape"] != spec["shape"] or saved["dtype"] != spec["dtype"]:
+            problems.append(
+                f"checkpoint {saved['path']!r} {tuple(saved['shape'])} {saved['dtype']} "
+                f"vs model {spec['path']!r} {tuple(spec['shape'])} {spec['dtype']}"
+            )
+            continue
+        pairs.append((index, variable))
+    problems.extend(
+        f"model {variable.path!r} {tuple(variable.shape)}: not in the checkpoint"
+        for key, variable in live.items()
+        if key not in used
+    )
     if len(problems) > limit:
         problems = problems[:limit] + [f"... and {len(problems) - limit} more"]
-    return problems
+    return pairs, problems
 
 
-def check_fits(path, state, model, groups):
-    """Raise CheckpointMismatchError naming every mismatched variable of `groups`; assign nothing."""
+def mismatches(saved_specs, variables, limit=10):
+    """Human-readable differences between saved specs and live variables (empty if they fit)."""
+    return match(saved_specs, variables, limit)[1]
+
+
+def plan_restore(path, state, arrays, model, groups):
+    """Check the whole checkpoint against `model`; return `[(variable, value)]` to assign.
+
+    Raises CheckpointMismatchError naming every problem (an optimizer of
+    another class, missing, extra or mis-shaped variables) before anything
+    is assigned.
+    """
     live = variable_groups(model, optimizer="optimizer" in groups, metrics=False)
     report = []
+    if "optimizer" in groups:
+        saved_class = state.get("optimizer_class")
+        live_class = type(getattr(model, "optimizer", None)).__name__
+        if saved_class and saved_class != live_class:
+            report.append(
+                f"optimizer: the checkpoint holds the state of a {saved_class}, the model is "
+                f"compiled with a {live_class}"
+            )
+    plan = []
     for group in groups:
         saved = state["variables"].get(group, [])
-        problems = mismatches(saved, live.get(group, []))
+        pairs, problems = match(saved, live.get(group, []))
         if problems:
             counts = f"{len(saved)} in the checkpoint, {len(live.get(group, []))} in the model"
             report.append(f"{group} variables ({counts}):\n  " + "\n  ".join(problems))
+        plan.extend((variable, arrays[f"{group}/{index:05d}"]) for index, variable in pairs)
     if report:
         raise CheckpointMismatchError(
             f"Checkpoint {path} does not fit this model (saved from "
@@ -148,8 +199,20 @@ def check_fits(path, state, model, groups):
             + "\n".join(report)
             + "\nNothing was restored."
         )
+    return plan
 
 
-def assign(variables, values):
-    for variable, value in zip(variables, values):
+def assign(plan):
+    """Assign a plan from `plan_restore` (or `match`): only ever called once it has been fully checked."""
+    for variable, value in plan:
         variable.assign(value)
+
+
+def non_finite(arrays, groups=("model", "optimizer")):
+    """Keys of the floating-point arrays of `groups` that hold a NaN or an infinity."""
+    found = []
+    for key, value in arrays.items():
+        if key.split("/")[0] in groups and np.issubdtype(value.dtype, np.floating):
+            if not np.isfinite(value).all():
+                found.append(key)
+    return found

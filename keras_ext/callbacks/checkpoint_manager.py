@@ -1,5 +1,17 @@
-"""`CheckpointManager`: rotating, atomic, verified checkpoints of the whole training state, with exact resume."""
+"""`CheckpointManager`: rotating, atomic, verified checkpoints of the whole training state, with exact resume.
 
+The callback composes small parts, each a module a reader can hold in mind:
+
+* when to save: `_save_trigger.SaveTrigger` (every `save_freq` steps or epoch ends),
+  plus preemption signals (`_preemption.PreemptionGuard`);
+* what to keep: `_retention` (keep the newest N, keep the best N);
+* how fit resumes: `_fit_resume.FitResume`, through the loop's `ResumeState`;
+* loading: `_loading` (the newest usable checkpoint, loading for inference);
+* the files: `_checkpoint_files` (atomic directories, verified reads) and
+  `_training_state` (variables <-> arrays, all-or-nothing restore).
+"""
+
+import json
 import math
 import numbers
 import os
@@ -10,82 +22,20 @@ import warnings
 
 import keras
 
+from keras_ext import _resume_state as resume_state
 from keras_ext.callbacks import _checkpoint_files as files
-from keras_ext.callbacks import _stateful
+from keras_ext.callbacks import _loading as loading
+from keras_ext.callbacks import _retention as retention
 from keras_ext.callbacks import _training_state as training_state
+from keras_ext.callbacks._direction import MODES
+from keras_ext.callbacks._direction import metric_direction
+from keras_ext.callbacks._direction import ranked
+from keras_ext.callbacks._fit_resume import FitResume
+from keras_ext.callbacks._preemption import PreemptionGuard
+from keras_ext.callbacks._save_trigger import SaveTrigger
 
-# Attribute the manager sets on the model while `fit` fast-forwards through the
-# batches a mid-epoch checkpoint already covers: {"epoch": e, "batches": k}.
-FAST_FORWARD_ATTRIBUTE = "_keras_ext_fast_forward"
-_HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "true_positives", "iou")
-
-
-def is_fast_forwarded(model, epoch, batch):
-    """Whether `batch` of `epoch` is one `fit` replays without training after a mid-epoch resume."""
-    info = None if model is None else model.__dict__.get(FAST_FORWARD_ATTRIBUTE)
-    return bool(info) and info["epoch"] == epoch and batch < info["batches"]
-
-
-def _restore_for_inference(model, directory, include_optimizer=False):
-    """Load a checkpoint's model variables (and optionally optimizer state) into `model`, without training.
-
-    `directory` is a CheckpointManager directory (its newest checkpoint
-    that passes verification is used; corrupt ones are skipped with a
-    warning) or a single `ckpt-<step>` directory. An unbuilt model is built
-    from the input shape recorded in the checkpoint. Nothing on disk is
-    changed. Raises `CheckpointMismatchError` (a ValueError naming the
-    mismatched variables) before assigning anything if the checkpoint does
-    not fit the model, and `FileNotFoundError` if there is no valid
-    checkpoint. Returns the path of the checkpoint it loaded.
-    """
-    directory = os.fspath(directory)
-    if os.path.exists(os.path.join(directory, files.MANIFEST)):
-        path = directory
-        arrays, state = files.read_checkpoint(path)
-    else:
-        found = _newest_valid(directory)[0]
-        if found is None:
-            raise FileNotFoundError(f"No valid checkpoint (ckpt-<step>) in {directory!r}.")
-        path, arrays, state = found
-    _build_if_needed(model, state)
-    groups = ("model", "optimizer") if include_optimizer else ("model",)
-    if include_optimizer:
-        training_state.ensure_optimizer_built(model)
-    training_state.check_fits(path, state, model, groups)
-    live = training_state.variable_groups(model, optimizer=include_optimizer, metrics=False)
-    for group in groups:
-        training_state.assign(live[group], training_state.group_arrays(arrays, group))
-    return path
-
-
-def _newest_valid(directory):
-    """`((path, arrays, state) or None, [corrupt paths newer than it])`, warning about each corrupt one."""
-    corrupt = []
-    for _, path in reversed(files.list_checkpoints(directory)):
-        try:
-            arrays, state = files.read_checkpoint(path)
-        except files.CorruptCheckpointError as e:
-            warnings.warn(
-                f"CheckpointManager: skipping corrupt checkpoint {path}: {e}. "
-                "Trying the one before it.",
-                stacklevel=3,
-            )
-            corrupt.append(path)
-            continue
-        return (path, arrays, state), corrupt
-    return None, corrupt
-
-
-def _build_if_needed(model, state):
-    if model.built:
-        return
-    build_config = state.get("build_config")
-    if not build_config:
-        raise ValueError(
-            f"{type(model).__name__} is not built and the checkpoint records no input shape: "
-            "build the model (call it on a batch or `model.build(shape)`) before restoring."
-        )
-    model.build_from_config(build_config)
+# Kept for callers of the previous location.
+is_fast_forwarded = resume_state.is_fast_forwarded
 
 
 @keras.saving.register_keras_serializable(package="keras_ext")
@@ -97,23 +47,28 @@ class CheckpointManager(keras.callbacks.Callback):
     SeedGenerator states Dropout draws from), the optimizer state including
     `iterations` (so learning-rate schedules resume at the right step), the
     metric accumulators, the epoch, the batch within the epoch, the
-    monitored score and the state of stateful keras_ext callbacks (such as
-    `keras_ext.callbacks.ReduceLROnPlateau`'s counters). It is written under
-    a temporary name (each file fsynced), then committed by one rename; its
-    manifest (sizes, SHA-256) is verified on restore, and a corrupt or
-    truncated newest checkpoint is skipped with a warning naming it.
+    monitored score and the state of every participating callback (any
+    callback registered with the loop's ResumeState, such as
+    `keras_ext.callbacks.ReduceLROnPlateau`). It is written under a
+    temporary name (each file fsynced), then committed by one rename; its
+    manifest (sizes, SHA-256) and contents are verified on restore.
 
     When training starts on a directory holding checkpoints, the newest
-    valid one is restored (`restore="latest"`): Keras `fit` then starts at
-    its epoch. A mid-epoch checkpoint resumes at the next batch without
-    training a batch twice or skipping one: `fit` runs the first `k`
-    batches of the resumed epoch through a step that only draws them from
-    the data (no forward pass, no update; the other callbacks see those
-    batches with the checkpoint's logs), so the cost is reading `k` batches.
-    The keras_ext Trainer skips them itself. Exact resume also needs the
-    data order of an epoch to depend only on the epoch: see
-    docs/checkpointing.md for which inputs qualify (`keras_ext.data` ones
-    do; the manager sets their epoch).
+    usable one is restored (`restore="latest"`), all or nothing: names,
+    shapes, dtypes and the optimizer class are checked before any variable
+    is assigned. One that cannot be read or validated, or that holds NaN or
+    infinite values, is skipped with a warning naming it and set aside
+    (`ckpt-<step>.corrupt`); the one before it is used. A state with
+    non-finite weights or optimizer slots is never written. A run stopped
+    mid-epoch (TerminateOnNaN, EarlyStopping in a batch hook, a preemption
+    signal) records the batch it stopped at. With `save_on_preemption`,
+    SIGTERM or a first SIGINT during training saves the current step at the
+    next batch end, stops training, and then lets the signal take its course.
+
+    A mid-epoch checkpoint resumes at the next batch without training a batch
+    twice or skipping one. Exact resume also needs the data order of an
+    epoch to depend only on the epoch: see docs/checkpointing.md for which
+    inputs qualify (`keras_ext.data` ones do; the manager sets their epoch).
 
     Args:
         directory: where checkpoints live (created on the first save; must
@@ -126,10 +81,11 @@ class CheckpointManager(keras.callbacks.Callback):
             When set, a checkpoint is also written at the end of every epoch,
             scored by that metric, and the `keep_best` best-scored ones are
             kept in addition to the newest, never rotated out by newer ones.
-        mode: `"min"`, `"max"` or `"auto"` (max for accuracy-like names).
+        mode: `"min"`, `"max"` or `"auto"` (the rule ReduceLROnPlateau and
+            the tuner share: losses and errors down, accuracy-like up).
         keep_best: how many best-scored checkpoints to keep (positive int;
             used with `monitor`).
-        restore: `"latest"` (resume from the newest valid checkpoint if
+        restore: `"latest"` (resume from the newest usable checkpoint if
             there is one), `None` (start fresh; the directory must then hold
             no checkpoints) or the path of one checkpoint to start from.
         async_write: write checkpoints in a background thread. The state is
@@ -138,6 +94,11 @@ class CheckpointManager(keras.callbacks.Callback):
             returns.
         save_on_train_end: also save the final state when training ends, if
             the last step was not saved already.
+        save_on_preemption: on SIGTERM or SIGINT during training (main
+            thread only), save at the next batch end, stop training, then
+            hand the signal to the handler that was installed before (by
+            default SIGTERM ends the process and SIGINT raises
+            KeyboardInterrupt). A second SIGINT aborts at once. Default True.
         verbose: 0 (silent) or 1 (one line per save and restore).
 
     `CheckpointManager.restore(model, directory)`, called on the class,
@@ -168,6 +129,7 @@ class CheckpointManager(keras.callbacks.Callback):
         restore="latest",
         async_write=False,
         save_on_train_end=True,
+        save_on_preemption=True,
         verbose=0,
     ):
         super().__init__()
@@ -179,13 +141,7 @@ class CheckpointManager(keras.callbacks.Callback):
                 f"`directory` must be a directory (or not exist yet), got directory={directory!r}, "
                 "which is an existing file."
             )
-        if save_freq != "epoch" and (
-            isinstance(save_freq, bool) or not isinstance(save_freq, numbers.Integral) or save_freq < 1
-        ):
-            raise ValueError(
-                "`save_freq` must be 'epoch' or a positive integer number of optimizer steps, "
-                f"got save_freq={save_freq!r}."
-            )
+        trigger = SaveTrigger(save_freq)
         if max_to_keep is not None and (
             isinstance(max_to_keep, bool) or not isinstance(max_to_keep, numbers.Integral) or max_to_keep < 1
         ):
@@ -195,7 +151,7 @@ class CheckpointManager(keras.callbacks.Callback):
             )
         if monitor is not None and not isinstance(monitor, str):
             raise ValueError(f"`monitor` must be a metric name or None, got monitor={monitor!r}.")
-        if mode not in ("auto", "min", "max"):
+        if mode not in MODES:
             raise ValueError(f"`mode` must be 'auto', 'min' or 'max', got mode={mode!r}.")
         if isinstance(keep_best, bool) or not isinstance(keep_best, numbers.Integral) or keep_best < 1:
             raise ValueError(f"`keep_best` must be a positive integer, got keep_best={keep_best!r}.")
@@ -215,10 +171,11 @@ class CheckpointManager(keras.callbacks.Callback):
                 "and restore=None: pass restore='latest' to continue from them, or use an "
                 "empty directory."
             )
-        if not isinstance(async_write, bool):
-            raise ValueError(f"`async_write` must be True or False, got async_write={async_write!r}.")
+        for name, value in (("async_write", async_write), ("save_on_preemption", save_on_preemption)):
+            if not isinstance(value, bool):
+                raise ValueError(f"`{name}` must be True or False, got {name}={value!r}.")
         self.directory = directory
-        self.save_freq = save_freq if save_freq == "epoch" else int(save_freq)
+        self.save_freq = trigger.save_freq
         self.max_to_keep = None if max_to_keep is None else int(max_to_keep)
         self.monitor = monitor
         self.mode = mode
@@ -226,31 +183,42 @@ class CheckpointManager(keras.callbacks.Callback):
         self.restore = restore
         self.async_write = async_write
         self.save_on_train_end = bool(save_on_train_end)
+        self.save_on_preemption = save_on_preemption
         self.verbose = verbose
-        self._direction = _direction(monitor, mode)
+        self._trigger = trigger
+        # Unknown names keep the previous default, "min" (ReduceLROnPlateau refuses them).
+        self._direction = None if monitor is None else (metric_direction(monitor, mode) or "min")
+        policies = [retention.KeepNewest(self.max_to_keep)]
+        if monitor is not None:
+            policies.append(retention.KeepBest(self.keep_best, self._direction))
+        self._policies = policies
         self._lock = threading.Lock()
         self._writer = None
         self._writer_error = None
+        self._read_cache = {}
+        self._preemption = PreemptionGuard()
         self._before_commit = None  # test hook, called inside a write before its commit
         self._reset_run_state()
 
     # A class-level call `CheckpointManager.restore(model, directory)` loads for
     # inference; `__init__` shadows it per instance with the `restore` option.
-    restore = staticmethod(_restore_for_inference)
+    restore = staticmethod(loading.restore_for_inference)
 
     def _reset_run_state(self):
         self._scores = {}
         self._step = 0
         self._epoch = None
         self._batch_seen = -1
+        self._epoch_complete = True
+        self._epoch_ended = False
         self._last_write_step = None
         self._pending_epoch_end = None
         self._save_at_epoch_end = False
-        self._resume = None
-        self._set_initial_epoch = False
-        self._original_train_function = None
-        self._metrics_to_restore = None
+        self._warned_non_finite = False
+        self._loop_state = None
+        self._fit_resume = None
         self.restored_from = None
+        self.preempted = None
 
     # ------------------------------------------------------------ properties
     @property
@@ -269,11 +237,8 @@ class CheckpointManager(keras.callbacks.Callback):
         """Path of the best-scored checkpoint by `monitor` (ties: the older), or None."""
         if self.monitor is None:
             return None
-        scores = self._read_scores()
-        ranked = self._ranked(scores)
-        if not ranked:
-            return None
-        return os.path.join(self.directory, files.checkpoint_name(ranked[0]))
+        best = ranked(self._read_scores(), self._direction)
+        return os.path.join(self.directory, files.checkpoint_name(best[0])) if best else None
 
     def get_config(self):
         return {
@@ -286,6 +251,7 @@ class CheckpointManager(keras.callbacks.Callback):
             "restore": self.restore,
             "async_write": self.async_write,
             "save_on_train_end": self.save_on_train_end,
+            "save_on_preemption": self.save_on_preemption,
             "verbose": self.verbose,
         }
 
@@ -302,52 +268,47 @@ class CheckpointManager(keras.callbacks.Callback):
         files.remove_leftovers(self.directory)
         self._scores = self._read_scores()
         model = self.model
-        found = None
+        # The loop's ResumeState (the Trainer passes one in); Keras fit has none: make one.
+        self._loop_state = resume_state.of(model, create=True)
+        self._fit_resume = FitResume(model, self._loop_state)
         if self.restore == "latest":
-            found, corrupt = _newest_valid(self.directory)
-            if found is None and corrupt:
-                raise ValueError(
-                    f"Every checkpoint in {self.directory!r} is corrupt; nothing to resume from. "
-                    "Move them away to start fresh."
-                )
-            self._set_aside(corrupt)
+            self._resume_from_newest(model)
         elif self.restore is not None:
             path = self.restore
-            found = (path, *files.read_checkpoint(path))
+            arrays, state = loading.read_usable(path)
+            self._restore_for_training(model, path, arrays, state)
         elif files.list_checkpoints(self.directory):
             raise ValueError(
                 f"`directory` {self.directory!r} already holds checkpoints and restore=None: pass "
                 "restore='latest' to continue from them, or use an empty directory."
             )
-        if found is not None:
-            self._restore_for_training(model, *found)
         self._step = self._global_step(model)
+        if self.save_on_preemption:
+            self._preemption.install()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._write_pending_epoch_end()
         self._epoch = epoch
-        self._batch_seen = -1
-        _set_data_epoch(epoch)
-        resume = self._resume
-        if resume is not None and epoch == resume["epoch"]:
-            self._resume = None
-            self._batch_seen = resume["batches"] - 1
-            if self._metrics_fit(resume) or self._original_train_function is None:
-                self._restore_metrics(resume)
-            else:
-                # TensorFlow fit builds compiled metrics when it traces its first
-                # step; the fast-forward builds them on the first batch it draws.
-                self._metrics_to_restore = resume
+        self._epoch_complete = False
+        self._epoch_ended = False
+        self._set_data_epoch(epoch)
+        self._batch_seen = self._fit_resume.epoch_begin(epoch) - 1
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._fit_resume.batch_begin(self._epoch, batch)
 
     def on_train_batch_end(self, batch, logs=None):
-        if is_fast_forwarded(self._model, self._epoch, batch):
+        if self._loop_state.is_fast_forwarded(self._epoch, batch):
             self._batch_seen = batch
             return
         covered = batch - self._batch_seen
         self._batch_seen = batch
         before = self._step
         self._step += covered
-        if self.save_freq == "epoch" or self._step // self.save_freq == before // self.save_freq:
+        if self._preemption.requested:
+            self._save_for_preemption(batch, logs)
+            return
+        if not self._trigger.due(before, self._step):
             return
         steps = (self.params or {}).get("steps")
         if steps and batch + 1 >= steps:
@@ -358,6 +319,18 @@ class CheckpointManager(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        steps = (self.params or {}).get("steps")
+        # A stop inside the epoch (TerminateOnNaN, a preemption, a user callback)
+        # still reaches on_epoch_end: it must not be recorded as a finished epoch.
+        # With an unknown epoch length, a stop request counts as mid-epoch (resuming
+        # there replays the rest, which is then empty).
+        stopped = bool(getattr(self.model, "stop_training", False))
+        self._epoch_complete = (self._batch_seen + 1 >= steps) if steps else not stopped
+        self._epoch_ended = True
+        self._fit_resume.epoch_end()
+        if not self._epoch_complete:
+            self._save_at_epoch_end = False
+            return
         score = None
         if self.monitor is not None:
             score = logs.get(self.monitor)
@@ -367,167 +340,131 @@ class CheckpointManager(keras.callbacks.Callback):
                     f"(available: {', '.join(sorted(logs))}); this checkpoint gets no score.",
                     stacklevel=2,
                 )
-        if self.save_freq == "epoch" or self.monitor is not None or self._save_at_epoch_end:
+        if self._trigger.every_epoch or self.monitor is not None or self._save_at_epoch_end or (
+            self._preemption.requested
+        ):
             # Written at the next on_epoch_begin (or on_train_end), after every
             # callback has finished this epoch, so their state is complete.
             self._pending_epoch_end = {"epoch": epoch + 1, "score": score, "logs": dict(logs)}
         self._save_at_epoch_end = False
-        self._end_fast_forward()
+        if self._preemption.requested:
+            self._preemption.handled = True
+            self.preempted = self._preemption.received
+            self.model.stop_training = True
 
     def on_train_end(self, logs=None):
         try:
             if self._pending_epoch_end is not None:
                 self._write_pending_epoch_end()
-            elif (
-                self.save_on_train_end
-                and self._epoch is not None
-                and self._step != self._last_write_step
-            ):
-                self._save(epoch=self._epoch + 1, step_in_epoch=0, logs=logs or {})
+            elif self.save_on_train_end and self._epoch is not None and self._step != self._last_write_step:
+                self._save(*self._position(), logs=logs or {})
             self._wait_for_writer()
         finally:
-            self._end_fast_forward()
-            if self._set_initial_epoch:
-                self._model._initial_epoch = None
-                self._set_initial_epoch = False
-            if self._epoch is not None:
-                _set_data_epoch(None)
+            self._end_of_fit()
+
+    def _end_of_fit(self):
+        """Undo everything set on the model and in the process for this fit (then deliver a pending signal)."""
+        if self._fit_resume is not None:
+            self._fit_resume.end()
+        if self._loop_state is not None:
+            self._loop_state.clear()
+        if self._epoch is not None:
+            self._set_data_epoch(None)
+        self._preemption.uninstall()
+
+    def _position(self):
+        """`(epoch, batches of it done)` where training stands now."""
+        if self._epoch_complete:
+            return self._epoch + 1, 0
+        return self._epoch, self._batch_seen + 1
 
     # -------------------------------------------------------------- restore
+    def _resume_from_newest(self, model):
+        unusable = []
+        try:
+            for path, arrays, state in loading.usable_newest_first(self.directory, unusable, stacklevel=5):
+                try:
+                    self._restore_for_training(model, path, arrays, state)
+                except files.CorruptCheckpointError as e:  # a callback state that does not load
+                    warnings.warn(f"CheckpointManager: skipping corrupt checkpoint {path}: {e}.", stacklevel=4)
+                    unusable.append(path)
+                    continue
+                return
+            if unusable:
+                raise ValueError(
+                    f"Every checkpoint in {self.directory!r} is corrupt; nothing to resume from. "
+                    "Move them away to start fresh."
+                )
+        finally:
+            if self.restored_from is not None:
+                loading.set_aside(unusable, stacklevel=5)
+
     def _restore_for_training(self, model, path, arrays, state):
-        _build_if_needed(model, state)
+        """All or nothing: check everything, then assign the variables and callback states."""
+        loading.build_if_needed(model, state)
         training_state.ensure_optimizer_built(model)
-        training_state.check_fits(path, state, model, ("model", "optimizer"))
-        live = training_state.variable_groups(model, metrics=False)
-        training_state.assign(live["model"], training_state.group_arrays(arrays, "model"))
-        training_state.assign(live["optimizer"], training_state.group_arrays(arrays, "optimizer"))
-        self._restore_callback_states(model, state.get("callbacks", {}))
-        epoch, batches = int(state["epoch"]), int(state["step_in_epoch"])
-        model._initial_epoch = epoch
-        self._set_initial_epoch = True
+        plan = training_state.plan_restore(path, state, arrays, model, ("model", "optimizer"))
+        self._restore_callback_states(path, state.get("callbacks", {}))
+        training_state.assign(plan)
         self._last_write_step = int(state["step"])
         self.restored_from = path
-        if batches:
-            saved_steps, steps = state.get("steps_per_epoch"), (self.params or {}).get("steps")
-            if saved_steps and steps and saved_steps != steps:
-                warnings.warn(
-                    f"CheckpointManager: {path} was written with {saved_steps} batches per epoch, "
-                    f"this run has {steps}; the resumed epoch continues at batch {batches} but "
-                    "will not match an uninterrupted run.",
-                    stacklevel=3,
-                )
-            self._resume = {
-                "epoch": epoch,
-                "batches": batches,
-                "metrics": training_state.group_arrays(arrays, "metrics"),
-                "metric_specs": state["variables"].get("metrics", []),
-                "path": path,
-            }
-            if getattr(model, "_keras_ext_supports_initial_step", False):
-                model._keras_ext_initial_step = batches
-            else:
-                self._start_fast_forward(model, epoch, batches, state.get("logs", {}))
+        self._fit_resume.start(path, arrays, state, (self.params or {}).get("steps"))
         if self.verbose:
-            print(f"CheckpointManager: restored {path} (epoch {epoch + 1}, batch {batches}, step {state['step']})")
+            print(f"CheckpointManager: restored {path} (epoch {state['epoch'] + 1}, "
+                  f"batch {state['step_in_epoch']}, step {state['step']})")
 
-    def _metrics_fit(self, resume):
-        return not training_state.mismatches(resume["metric_specs"], list(self._model.metrics_variables))
-
-    def _restore_metrics(self, resume):
-        variables = list(self.model.metrics_variables)
-        problems = training_state.mismatches(resume["metric_specs"], variables)
-        if problems:
-            warnings.warn(
-                f"CheckpointManager: the metric variables of {resume['path']} do not fit this "
-                f"model's metrics ({'; '.join(problems)}); the resumed epoch's metrics restart from "
-                "zero (weights and optimizer state are restored exactly).",
-                stacklevel=3,
-            )
-            return
-        training_state.assign(variables, resume["metrics"])
-
-    def _restore_callback_states(self, model, saved):
-        live = _stateful.registered(model)
-        for key, callback_state in saved.items():
-            if key in live:
+    def _restore_callback_states(self, path, saved):
+        live = self._loop_state.callbacks()
+        previous = {key: callback.get_state() for key, callback in live.items()}
+        try:
+            for key, callback_state in saved.items():
+                if key in live:
+                    live[key].set_state(callback_state)
+                else:
+                    warnings.warn(
+                        f"CheckpointManager: the checkpoint holds the state of a {key} callback, "
+                        "but none is attached to this fit; its state is not restored.",
+                        stacklevel=5,
+                    )
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            for key, callback_state in previous.items():
                 live[key].set_state(callback_state)
-            else:
-                warnings.warn(
-                    f"CheckpointManager: the checkpoint holds the state of a {key} callback, "
-                    "but none is attached to this fit; its state is not restored.",
-                    stacklevel=3,
-                )
-
-    def _set_aside(self, corrupt):
-        """Rename corrupt checkpoints newer than the restored one, so new saves never collide with them."""
-        for path in corrupt:
-            target = f"{path}.corrupt"
-            suffix = 1
-            while os.path.exists(target):
-                suffix += 1
-                target = f"{path}.corrupt{suffix}"
-            try:
-                os.replace(path, target)
-            except OSError:
-                continue
-            warnings.warn(f"CheckpointManager: moved corrupt checkpoint {path} to {target}.", stacklevel=3)
-
-    # ---------------------------------------------------------- fast-forward
-    def _start_fast_forward(self, model, epoch, batches, saved_logs):
-        """Make fit's first `batches` train-function calls draw their batches and do nothing else."""
-        original = model.train_function
-        if original is None:
-            model.make_train_function()
-            original = model.train_function
-        self._original_train_function = original
-        object.__setattr__(model, FAST_FORWARD_ATTRIBUTE, {"epoch": epoch, "batches": batches})
-        steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
-        logs = {k: v for k, v in saved_logs.items() if isinstance(v, (int, float))}
-        jax = keras.backend.backend() == "jax"
-        remaining = [batches]
-
-        def draw_batches_only(*args):
-            remaining[0] -= steps_per_execution
-            if remaining[0] <= 0:  # the next call trains again
-                model.train_function = original
-                self._original_train_function = None
-            # TensorFlow calls train_function(iterator), JAX train_function(state, iterator);
-            # other backends hand over a list of batches already drawn.
-            data = args[1] if jax else args[0]
-            if not isinstance(data, (list, tuple)):
-                data = [next(data) for _ in range(steps_per_execution)]
-            if self._metrics_to_restore is not None:
-                self._build_metrics_and_restore(data[0])
-            if jax:  # keep the state exactly as it is
-                return dict(logs), args[0]
-            return dict(logs)
-
-        model.train_function = draw_batches_only
-
-    def _build_metrics_and_restore(self, batch):
-        resume, self._metrics_to_restore = self._metrics_to_restore, None
-        model = self._model
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
-        # An inference pass (no dropout draw, no BatchNorm update) creates the
-        # metric variables; their values are then overwritten by the saved ones.
-        model.compute_metrics(x, y, model(x, training=False), sample_weight=sample_weight)
-        self._restore_metrics(resume)
-
-    def _end_fast_forward(self):
-        model = self._model
-        if model is None:
-            return
-        if self._original_train_function is not None:
-            model.train_function = self._original_train_function
-            self._original_train_function = None
-        model.__dict__.pop(FAST_FORWARD_ATTRIBUTE, None)
+            raise files.CorruptCheckpointError(f"the state of callback {key} does not load: {e!r}") from None
 
     # ----------------------------------------------------------------- saving
+    def _save_for_preemption(self, batch, logs):
+        """The signal arrived during this batch: save it now, in this thread, and stop."""
+        self._preemption.handled = True
+        self.preempted = self._preemption.received
+        steps = (self.params or {}).get("steps")
+        if steps and batch + 1 >= steps:
+            self._save_at_epoch_end = True  # the last batch: the epoch-end checkpoint covers it
+        else:
+            self._save(epoch=self._epoch, step_in_epoch=batch + 1, logs=logs)
+            self._wait_for_writer()
+        self.model.stop_training = True
+        if self.verbose:
+            print(f"CheckpointManager: signal {self.preempted} received; saved step {self._step} and stopped.")
+
     def _save(self, epoch, step_in_epoch, logs, score=None):
         model = self.model
-        arrays, specs = training_state.snapshot(model)
+        arrays, specs = training_state.snapshot(model, self._read_cache)
         step = self._global_step(model)
         self._step = step
+        self._last_write_step = step
+        bad = training_state.non_finite(arrays)
+        if bad:
+            # Never a resume point: every rerun would continue from NaN, and rotation
+            # would push the last finite checkpoints out.
+            if not self._warned_non_finite:
+                self._warned_non_finite = True
+                warnings.warn(
+                    f"CheckpointManager: not saving step {step}: the model or optimizer holds "
+                    f"non-finite values ({len(bad)} variables). The newest checkpoint, "
+                    f"{self.latest}, stays the resume point.",
+                    stacklevel=3,
+                )
+            return
         build_config = None
         try:
             build_config = model.get_build_config()
@@ -538,13 +475,14 @@ class CheckpointManager(keras.callbacks.Callback):
             "epoch": int(epoch),
             "step_in_epoch": int(step_in_epoch),
             "steps_per_epoch": (self.params or {}).get("steps"),
+            # After a stop inside an epoch, validation has already replaced the
+            # metrics' training sums.
+            "metrics_exact": not (step_in_epoch and self._epoch_ended),
             "monitor": self.monitor,
             "score": _finite_or_none(score),
             "logs": {k: float(v) for k, v in (logs or {}).items() if _is_number(v)},
             "variables": specs,
-            "callbacks": {
-                key: callback.get_state() for key, callback in _stateful.registered(model).items()
-            },
+            "callbacks": {key: callback.get_state() for key, callback in self._loop_state.callbacks().items()},
             "model_class": type(model).__name__,
             "optimizer_class": type(getattr(model, "optimizer", None)).__name__,
             "build_config": _jsonable(build_config),
@@ -552,7 +490,6 @@ class CheckpointManager(keras.callbacks.Callback):
             "backend": keras.backend.backend(),
             "time": time.time(),
         }
-        self._last_write_step = step
         self._wait_for_writer()
         if self.async_write:
             self._writer = threading.Thread(
@@ -579,7 +516,10 @@ class CheckpointManager(keras.callbacks.Callback):
         path = files.write_checkpoint(self.directory, step, payload, before_commit=self._before_commit)
         with self._lock:
             self._scores[step] = state["score"]
-        self._rotate()
+            scores = dict(self._scores)
+        for deleted in retention.rotate(self.directory, self._policies, scores):
+            with self._lock:
+                self._scores.pop(deleted, None)
         if self.verbose:
             print(f"CheckpointManager: saved {path}")
 
@@ -591,29 +531,7 @@ class CheckpointManager(keras.callbacks.Callback):
         if error is not None:
             raise RuntimeError(f"CheckpointManager: a background checkpoint write failed: {error!r}") from error
 
-    def _rotate(self):
-        existing = files.list_checkpoints(self.directory)
-        steps = [step for step, _ in existing]
-        keep = set(steps if self.max_to_keep is None else steps[-self.max_to_keep:])
-        if self.monitor is not None:
-            with self._lock:
-                scores = {s: self._scores.get(s) for s in steps}
-            keep.update(self._ranked(scores)[: self.keep_best])
-        for step, path in existing:
-            if step not in keep:
-                files.delete_checkpoint(path)
-                with self._lock:
-                    self._scores.pop(step, None)
-
-    def _ranked(self, scores):
-        """Steps with a finite score, best first (ties: the older first)."""
-        valid = [(score, step) for step, score in scores.items() if _finite_or_none(score) is not None]
-        sign = -1.0 if self._direction == "max" else 1.0
-        return [step for score, step in sorted(valid, key=lambda item: (sign * item[0], item[1]))]
-
     def _read_scores(self):
-        import json
-
         scores = {}
         for step, path in files.list_checkpoints(self.directory):
             try:
@@ -621,9 +539,22 @@ class CheckpointManager(keras.callbacks.Callback):
                     state = json.load(f)
             except (OSError, ValueError):
                 continue
-            if state.get("monitor") == self.monitor:
+            if isinstance(state, dict) and state.get("monitor") == self.monitor:
                 scores[step] = state.get("score")
         return scores
+
+    def _set_data_epoch(self, epoch):
+        """Tell keras_ext's shuffled pipelines which epoch is next, and the loop's ResumeState."""
+        if self._loop_state is not None:
+            self._loop_state.data_epoch = epoch
+        # Only if the user's data can be a keras_ext pipeline at all: importing it
+        # here would pull in its backend for every fit.
+        pipeline = sys.modules.get("keras_ext.data.pipeline")
+        if pipeline is not None:
+            if epoch is None:
+                pipeline.reset_epoch()
+            else:
+                pipeline.set_epoch(epoch)
 
     @staticmethod
     def _global_step(model):
@@ -631,13 +562,6 @@ class CheckpointManager(keras.callbacks.Callback):
         if optimizer is None:
             return 0
         return int(keras.ops.convert_to_numpy(optimizer.iterations))
-
-
-def _direction(monitor, mode):
-    if mode != "auto" or monitor is None:
-        return mode
-    name = monitor[4:] if monitor.startswith("val_") else monitor
-    return "max" if any(word in name for word in _HIGHER_IS_BETTER) else "min"
 
 
 def _is_number(value):
@@ -661,10 +585,3 @@ def _jsonable(value):
     if _is_number(value):
         return float(value)
     return str(value)
-
-
-def _set_data_epoch(epoch):
-    """Tell keras_ext's shuffled tf.data pipelines which epoch is next (if they are in use)."""
-    pipeline = sys.modules.get("keras_ext.data.pipeline")
-    if pipeline is not None:
-        pipeline.set_epoch(epoch)

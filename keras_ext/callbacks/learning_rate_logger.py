@@ -3,7 +3,7 @@
 import keras
 
 from keras_ext.callbacks._learning_rate import current_learning_rate
-from keras_ext.callbacks.checkpoint_manager import is_fast_forwarded
+from keras_ext._resume_state import is_fast_forwarded
 
 EVERY = ("epoch", "batch")
 

@@ -6,14 +6,16 @@ import warnings
 import keras
 import numpy as np
 
+from keras_ext import _keras_internals
+from keras_ext import _resume_state as resume_state
 from keras_ext._validation import check_non_negative
-from keras_ext.callbacks import _stateful
+from keras_ext.callbacks._direction import compiled_metrics
+from keras_ext.callbacks._direction import is_better
+from keras_ext.callbacks._direction import metric_direction
 from keras_ext.callbacks._learning_rate import current_learning_rate
 from keras_ext.callbacks._learning_rate import schedule_of
 from keras_ext.callbacks._learning_rate import set_schedule
 from keras_ext.schedules.scaled_schedule import ScaledSchedule
-
-_HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "true_positives", "iou")
 
 
 @keras.saving.register_keras_serializable(package="keras_ext")
@@ -33,9 +35,10 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
 
     Its counters (`best`, `wait`, `cooldown_counter`) and the scale are
     saved in every `keras_ext.callbacks.CheckpointManager` checkpoint and
-    restored with it, so a resumed run reduces at the same epochs as an
+    restored with it (it takes part through `state_key`, `get_state` and
+    `set_state`), so a resumed run reduces at the same epochs as an
     uninterrupted one (Keras's resets them on every `fit`). Attach at most
-    one per model.
+    one per model, or give each its own `state_key`.
 
     Args:
         monitor: metric to watch (default `"val_loss"`).
@@ -56,7 +59,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     >>> reducer = keras_ext.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1,
     ...                                                  min_delta=1e9)  # never "improves"
     >>> _ = model.fit(np.ones((4, 2)), np.ones(4), epochs=3, verbose=0, callbacks=[reducer])
-    >>> model.optimizer._learning_rate.scale   # halved after epochs 2 and 3
+    >>> reducer.get_state()["scale"]   # the schedule's factor: halved after epochs 2 and 3
     0.25
     """
 
@@ -95,6 +98,8 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         self._restored = False
         self._reset()
 
+    state_key = "ReduceLROnPlateau"
+
     def _reset(self):
         self.best = None
         self.wait = 0
@@ -124,7 +129,8 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     # ----------------------------------------------------------- callbacks
     def set_model(self, model):
         super().set_model(model)
-        _stateful.register(self)
+        loop = resume_state.of(model, create=True)
+        loop.register(self)
         optimizer = getattr(model, "optimizer", None)
         schedule = None if optimizer is None else schedule_of(optimizer)
         if schedule is not None and not isinstance(schedule, ScaledSchedule):
@@ -132,7 +138,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
             # A train function traced earlier would still call the bare schedule.
             if getattr(model, "train_function", None) is not None:
                 model.train_function = None
-            model._keras_ext_retrace = True  # the same, for a custom loop's own steps
+            loop.retrace = True  # the same, for a custom loop's own steps
 
     def on_train_begin(self, logs=None):
         if not self._restored:
@@ -183,7 +189,9 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
             scaled.scale = scaled.scale * (new_lr / old_lr)
             self._scale_changed()
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+            _keras_internals.print_msg(
+                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}."
+            )
         return True
 
     def _scaled_schedule(self):
@@ -195,38 +203,23 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     def _scale_changed(self):
         # TensorFlow steps read the scale variable at run time. A JAX step is
         # traced with the value it had: fit gets a fresh train function, and a
-        # custom loop is asked (by `model._keras_ext_retrace`) to retrace its own.
+        # custom loop is asked (by its ResumeState's `retrace`) to retrace its own.
         model = self._model
         if model is None or keras.backend.backend() != "jax":
             return
-        model._keras_ext_retrace = True
+        resume_state.of(model, create=True).retrace = True
         if getattr(model, "train_function", None) is not None:
             model.make_train_function(force=True)
 
     def _is_improvement(self, value):
-        if self.best is None:
-            return True
         if self._direction is None:
-            self._direction = self._infer_direction()
-        if self._direction == "min":
-            return value + self.min_delta < self.best
-        return value - self.min_delta > self.best
-
-    def _infer_direction(self):
-        if self.mode != "auto":
-            return self.mode
-        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
-        if "loss" in name:
-            return "min"
-        for metric in _compiled_metrics(self._model):
-            if metric.name == name and getattr(metric, "_direction", None) in ("up", "down"):
-                return "max" if metric._direction == "up" else "min"
-        if any(word in name for word in _HIGHER_IS_BETTER):
-            return "max"
-        raise ValueError(
-            f"ReduceLROnPlateau received monitor={self.monitor!r} and cannot tell whether it "
-            "should be minimized or maximized: pass mode='min' or mode='max'."
-        )
+            self._direction = metric_direction(self.monitor, self.mode, compiled_metrics(self._model))
+            if self._direction is None:
+                raise ValueError(
+                    f"ReduceLROnPlateau received monitor={self.monitor!r} and cannot tell whether it "
+                    "should be minimized or maximized: pass mode='min' or mode='max'."
+                )
+        return is_better(value, self.best, self._direction, self.min_delta)
 
     def get_config(self):
         return {
@@ -244,13 +237,3 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     def from_config(cls, config):
         return cls(**config)
 
-
-def _compiled_metrics(model):
-    found = []
-    for metric in getattr(model, "metrics", []) or []:
-        inner = getattr(metric, "metrics", None)
-        if isinstance(inner, (list, tuple)):
-            found.extend(inner)
-        else:
-            found.append(metric)
-    return found

@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from keras_ext import _keras_internals
+from keras_ext import _resume_state as resume_state
 from keras_ext._validation import check_positive_int
 from keras_ext.training.batches import BatchSource
 from keras_ext.training.batches import unpack
@@ -31,11 +33,13 @@ class Trainer:
     with the given optimizer, loss and metrics, so `model.evaluate`,
     `model.save` and callbacks see the same objects.
 
-    Resuming: after `on_train_begin` the Trainer starts at
-    `model._initial_epoch` when a callback set it (as Keras's
-    BackupAndRestore and keras_ext's CheckpointManager do) and skips
-    `model._keras_ext_initial_step` batches of that first epoch without
-    training on them, so a mid-epoch checkpoint resumes exactly.
+    Resuming: each `fit` owns a `ResumeState` (the model's one handle
+    `model._keras_ext_resume`, cleared however `fit` ends) through which a
+    callback such as keras_ext's CheckpointManager says where to continue:
+    after `on_train_begin` the Trainer starts at its `initial_epoch` and
+    skips its `initial_step` batches of that epoch without training on
+    them, so a mid-epoch checkpoint resumes exactly. Keras's
+    BackupAndRestore (which sets `model._initial_epoch`) works too.
 
     Args:
         model: a `keras.Model`.
@@ -105,22 +109,29 @@ class Trainer:
             steps = min(steps, source.num_batches)
         verbose = 1 if verbose == "auto" else verbose
         model = self.model
+        # Before the callbacks see the model, so those taking part in checkpoints
+        # (set_model registers them) find this fit's state.
+        loop_state = resume_state.of(model, create=True)
+        loop_state.clear()
+        loop_state.skips_batches = True
         callback_list = keras.callbacks.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
             epochs=epochs, steps=steps, model=model,
         )
         model.stop_training = False
-        model._keras_ext_supports_initial_step = True
         try:
             with self._scope():
                 self._fit_epochs(source, val_source, steps, validation_steps, validation_freq,
-                                 initial_epoch, epochs, callback_list)
+                                 initial_epoch, epochs, callback_list, loop_state)
         finally:
-            model._keras_ext_supports_initial_step = False
+            # However fit ends (an exception, KeyboardInterrupt): nothing of this
+            # resume is left for the next fit.
+            loop_state.clear()
+            loop_state.skips_batches = False
         return model.history
 
     def _fit_epochs(self, source, val_source, steps, validation_steps, validation_freq,
-                    initial_epoch, epochs, callback_list):
+                    initial_epoch, epochs, callback_list, loop_state):
         model = self.model
         # As fit does: model, optimizer and compiled metrics exist before any
         # callback runs, so a checkpoint can be restored into all of them.
@@ -128,9 +139,10 @@ class Trainer:
         if example is not None:
             self._ensure_built(*example)
         callback_list.on_train_begin()
-        first_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
-        skip = int(getattr(model, "_keras_ext_initial_step", 0) or 0)
-        model._keras_ext_initial_step = 0
+        if loop_state.initial_epoch is not None:
+            first_epoch, skip = loop_state.initial_epoch, loop_state.initial_step
+        else:  # Keras's BackupAndRestore resumes through fit's private attribute
+            first_epoch, skip = _keras_internals.initial_epoch(model) or initial_epoch, 0
         epoch_logs = None
         for epoch in range(first_epoch, epochs):
             model.reset_metrics()
@@ -271,10 +283,11 @@ class Trainer:
 
     def _train_batch(self, x, y, sample_weight, need_logs=True):
         self._ensure_built(x, y, sample_weight)
-        if getattr(self.model, "_keras_ext_retrace", False):
+        loop_state = resume_state.of(self.model)
+        if loop_state is not None and loop_state.retrace:
             # A callback changed a value the compiled step holds as a constant
             # (keras_ext's ReduceLROnPlateau on JAX): compile the steps again.
-            self.model._keras_ext_retrace = False
+            loop_state.retrace = False
             self._steps = None
             self._ensure_built(x, y, sample_weight)
         if self.backend == "jax":

@@ -173,7 +173,7 @@ def test_terminate_on_nan_stops_and_says_so(capsys):
 
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_resume_point_set_by_a_callback_skips_trained_batches(shuffle):
-    """`_initial_epoch` and `_keras_ext_initial_step` give an exact mid-epoch resume.
+    """The ResumeState's `initial_epoch` and `initial_step` give an exact mid-epoch resume.
 
     With `shuffle` the order of epoch e is a function of (seed, e), so a new
     Trainer (a new process, say) resuming at epoch 1 sees epoch 1's batches.
@@ -189,9 +189,11 @@ def test_resume_point_set_by_a_callback_skips_trained_batches(shuffle):
             self.epoch, self.step = epoch, step
 
         def on_train_begin(self, logs=None):
-            assert self.model._keras_ext_supports_initial_step
-            self.model._initial_epoch = self.epoch
-            self.model._keras_ext_initial_step = self.step
+            from keras_ext import _resume_state
+
+            loop_state = _resume_state.of(self.model)
+            assert loop_state.skips_batches
+            loop_state.initial_epoch, loop_state.initial_step = self.epoch, self.step
 
     args = _compile_args()  # one optimizer throughout: its state stands in for a checkpoint's
     Trainer(twin, **args).fit(x, y, epochs=1, **kwargs)

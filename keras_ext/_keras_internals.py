@@ -1,0 +1,141 @@
+"""Every private Keras / keras-tuner internal keras_ext relies on, behind one door.
+
+keras_ext uses public API wherever it does the job. What is left (how `fit`
+reads its starting epoch, what its train function is called with, where an
+optimizer keeps its schedule, ...) is used only through the functions here.
+Each checks that the internal still exists and has the shape keras_ext
+expects and otherwise raises `KerasInternalsChanged`, naming the internal and
+the installed Keras version: a changed internal must fail loudly, never
+silently train a batch twice or skip a resume.
+"""
+
+import keras
+
+KERAS_VERSION = keras.__version__
+
+
+class KerasInternalsChanged(RuntimeError):
+    """A private Keras or keras-tuner API keras_ext relies on is missing or has changed."""
+
+
+def _changed(what, detail):
+    return KerasInternalsChanged(
+        f"keras_ext relies on the Keras internal {what}, which {detail} in the installed Keras "
+        f"{KERAS_VERSION} (backend {keras.backend.backend()}). keras_ext was tested with Keras "
+        "3.15; please report this with both versions."
+    )
+
+
+# --------------------------------------------------------------- fit's epoch
+def set_initial_epoch(model, epoch):
+    """Make Keras `fit` start at `epoch`: it reads `model._initial_epoch` right after `on_train_begin`.
+
+    Keras's own BackupAndRestore resumes the same way. Cleared again by
+    `clear_initial_epoch` once `fit` has read it.
+    """
+    if "_initial_epoch" not in model.__dict__:
+        raise _changed("keras.Model._initial_epoch (read by fit after on_train_begin)", "is missing")
+    model._initial_epoch = epoch
+
+
+def clear_initial_epoch(model):
+    if "_initial_epoch" in model.__dict__:
+        model._initial_epoch = None
+
+
+def initial_epoch(model):
+    """The epoch a callback (BackupAndRestore, CheckpointManager) asked a loop to start at, or None."""
+    return model.__dict__.get("_initial_epoch")
+
+
+# ------------------------------------------------------ fit's train function
+def draw_only_train_function(model, logs, on_batch):
+    """A stand-in for `model.train_function` that draws `steps_per_execution` batches and does nothing else.
+
+    Keras `fit` calls `train_function(iterator)` on TensorFlow and
+    `train_function(state, iterator)` on JAX (returning `(logs, state)`;
+    the state is passed back unchanged). `on_batch(first_batch)` sees the
+    first drawn batch.
+    """
+    backend = keras.backend.backend()
+    if backend not in ("tensorflow", "jax"):
+        raise _changed("fit's train_function calling convention", f"is unknown for backend {backend!r}")
+    jax = backend == "jax"
+    steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
+
+    def draw_batches_only(*args):
+        if len(args) != (2 if jax else 1):
+            raise _changed(
+                "Model.train_function's arguments",
+                f"are now {len(args)} ({'(state, iterator)' if jax else '(iterator)'} expected)",
+            )
+        data = args[1] if jax else args[0]
+        if not isinstance(data, (list, tuple)):
+            data = [next(data) for _ in range(steps_per_execution)]
+        on_batch(data[0])
+        if jax:
+            return dict(logs), args[0]
+        return dict(logs)
+
+    return draw_batches_only
+
+
+def sync_jax_state(model):
+    """On JAX, `fit` keeps the state outside the variables during an epoch: put it back (public)."""
+    sync = getattr(model, "jax_state_sync", None)
+    if sync is not None:
+        sync()
+
+
+# -------------------------------------------------------- optimizer schedule
+def schedule_of(optimizer):
+    """The optimizer's `LearningRateSchedule`, or None when it uses a plain (settable) rate.
+
+    Keras keeps it in `optimizer._learning_rate` and has no public getter
+    (`optimizer.learning_rate` returns its current value). The public setter
+    accepts a schedule, so setting one needs no internal.
+    """
+    if not hasattr(optimizer, "_learning_rate"):
+        raise _changed("Optimizer._learning_rate (where the schedule is kept)", "is missing")
+    value = optimizer._learning_rate
+    if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
+        return value
+    return None
+
+
+# ----------------------------------------------------------------- metrics
+def metric_direction(metric):
+    """`"max"`/`"min"` from a Keras metric's private `_direction` ("up"/"down"), or None if it has none."""
+    direction = getattr(metric, "_direction", None)
+    return {"up": "max", "down": "min"}.get(direction)
+
+
+# --------------------------------------------------------------- messages
+def print_msg(message):
+    """Print as Keras's own callbacks do (to the absl log when Keras is told to, else stdout)."""
+    try:
+        from keras.src.utils import io_utils
+    except ImportError:
+        raise _changed("keras.src.utils.io_utils.print_msg", "cannot be imported") from None
+    io_utils.print_msg(message)
+
+
+# -------------------------------------------------------------- keras-tuner
+def keras_tuner_chief_modules():
+    """`(protos, oracle_chief)`: what keras-tuner's own chief server is built from (keras_tuner.src)."""
+    try:
+        from keras_tuner.src import protos
+        from keras_tuner.src.distribute import oracle_chief
+    except ImportError as e:
+        import keras_tuner
+
+        raise KerasInternalsChanged(
+            f"keras_ext relies on keras_tuner.src.protos and keras_tuner.src.distribute.oracle_chief, "
+            f"which cannot be imported from the installed keras-tuner {keras_tuner.__version__}: {e}"
+        ) from None
+    for name in ("OracleServicer", "exit_chief"):
+        if not hasattr(oracle_chief, name):
+            raise KerasInternalsChanged(
+                f"keras_tuner.src.distribute.oracle_chief.{name} is missing in the installed keras-tuner"
+            )
+    return protos, oracle_chief

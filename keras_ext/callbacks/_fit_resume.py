@@ -1,0 +1,167 @@
+"""How a training loop resumes from a restored checkpoint, and how everything set for it is undone.
+
+An epoch-end checkpoint resumes at the next epoch. A checkpoint taken after
+batch `k` of epoch `e` resumes at batch `k`:
+
+* A loop that skips batches itself (the keras_ext Trainer: its ResumeState
+  has `skips_batches`) reads `initial_epoch` / `initial_step` from the
+  ResumeState it passed in.
+* Keras `fit` has no "initial step". It reads `model._initial_epoch` after
+  `on_train_begin` (set through `_keras_internals`, as BackupAndRestore
+  does); for the first `k` batches of that epoch `model.train_function` is a
+  stand-in that only draws the batch (no forward pass, no update) and
+  returns the checkpoint's logs. The stand-in works only for a call armed by
+  `on_train_batch_begin` of a batch it covers: called any other way (a later
+  `fit` after this one ended by an exception) it puts the real function
+  back and trains.
+
+Nothing outlives the fit: `model._initial_epoch` is cleared as soon as the
+first epoch begins (fit has read it by then), the real train function is back
+after the last covered batch, and `end()` (from `on_train_end`) undoes
+whatever is left.
+"""
+
+import warnings
+
+import keras
+
+from keras_ext import _keras_internals as internals
+from keras_ext.callbacks import _training_state as training_state
+
+
+class FitResume:
+    """One restored checkpoint being applied to one `fit` of `model`."""
+
+    def __init__(self, model, loop_state):
+        self.model = model
+        self.loop_state = loop_state
+        self._pending = None
+        self._original_train_function = None
+        self._armed = False
+        self._metrics_to_restore = None
+        self._initial_epoch_set = False
+
+    def start(self, path, arrays, state, steps):
+        """Tell the loop where to continue (the variables are already restored)."""
+        epoch, batches = state["epoch"], state["step_in_epoch"]
+        loop = self.loop_state
+        loop.initial_epoch, loop.initial_step, loop.restored_from = epoch, batches, path
+        if not loop.skips_batches:
+            internals.set_initial_epoch(self.model, epoch)
+            self._initial_epoch_set = True
+        if not batches:
+            return
+        saved_steps = state.get("steps_per_epoch")
+        if saved_steps and steps and saved_steps != steps:
+            warnings.warn(
+                f"CheckpointManager: {path} was written with {saved_steps} batches per epoch, "
+                f"this run has {steps}; the resumed epoch continues at batch {batches} but "
+                "will not match an uninterrupted run.",
+                stacklevel=4,
+            )
+        self._pending = {
+            "epoch": epoch,
+            "batches": batches,
+            # A checkpoint written after validation ran (a run stopped mid-epoch) holds
+            # the validation's metric sums, not the training ones: those restart.
+            "metrics": training_state.group_arrays(arrays, "metrics") if state.get("metrics_exact", True)
+            else None,
+            "metric_specs": state["variables"].get("metrics", []),
+            "path": path,
+        }
+        if not loop.skips_batches:
+            self._start_fast_forward(epoch, batches, state.get("logs", {}))
+
+    def epoch_begin(self, epoch):
+        """Return how many batches of `epoch` are already trained (0 unless it is the resumed one)."""
+        if self._initial_epoch_set:
+            internals.clear_initial_epoch(self.model)  # fit read it before this epoch began
+            self._initial_epoch_set = False
+        resume = self._pending
+        if resume is None or epoch != resume["epoch"]:
+            return 0
+        self._pending = None
+        if resume["metrics"] is not None:
+            if self._metrics_fit(resume) or self._original_train_function is None:
+                self._restore_metrics(resume)
+            else:
+                # TensorFlow fit builds compiled metrics when it traces its first
+                # step; the fast-forward builds them on the first batch it draws.
+                self._metrics_to_restore = resume
+        return resume["batches"]
+
+    def batch_begin(self, epoch, batch):
+        if self._original_train_function is not None and self.loop_state.is_fast_forwarded(epoch, batch):
+            self._armed = True
+
+    def epoch_end(self):
+        self._end_fast_forward()
+
+    def end(self):
+        self._end_fast_forward()
+        if self._initial_epoch_set:
+            internals.clear_initial_epoch(self.model)
+            self._initial_epoch_set = False
+        self._pending = None
+
+    # ---------------------------------------------------------- fast-forward
+    def _start_fast_forward(self, epoch, batches, saved_logs):
+        model = self.model
+        original = model.train_function
+        if original is None:
+            model.make_train_function()
+            original = model.train_function
+        self._original_train_function = original
+        self.loop_state.fast_forward = {"epoch": epoch, "batches": batches}
+        steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
+        logs = {k: v for k, v in saved_logs.items() if isinstance(v, (int, float))}
+        draw = internals.draw_only_train_function(model, logs, self._on_drawn_batch)
+        remaining = [batches]
+
+        def draw_or_train(*args):
+            if not self._armed:  # not a batch this resume covers: train it
+                self._end_fast_forward()
+                return original(*args)
+            self._armed = False
+            remaining[0] -= steps_per_execution
+            if remaining[0] <= 0:  # the next call trains again
+                model.train_function = original
+                self._original_train_function = None
+            return draw(*args)
+
+        model.train_function = draw_or_train
+
+    def _on_drawn_batch(self, batch):
+        if self._metrics_to_restore is None:
+            return
+        resume, self._metrics_to_restore = self._metrics_to_restore, None
+        model = self.model
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
+        # An inference pass (no dropout draw, no BatchNorm update) creates the
+        # metric variables; their values are then overwritten by the saved ones.
+        model.compute_metrics(x, y, model(x, training=False), sample_weight=sample_weight)
+        self._restore_metrics(resume)
+
+    def _end_fast_forward(self):
+        if self._original_train_function is not None:
+            self.model.train_function = self._original_train_function
+            self._original_train_function = None
+        self._armed = False
+        self.loop_state.fast_forward = None
+
+    # --------------------------------------------------------------- metrics
+    def _metrics_fit(self, resume):
+        return not training_state.mismatches(resume["metric_specs"], list(self.model.metrics_variables))
+
+    def _restore_metrics(self, resume):
+        variables = list(self.model.metrics_variables)
+        pairs, problems = training_state.match(resume["metric_specs"], variables)
+        if problems:
+            warnings.warn(
+                f"CheckpointManager: the metric variables of {resume['path']} do not fit this "
+                f"model's metrics ({'; '.join(problems)}); the resumed epoch's metrics restart from "
+                "zero (weights and optimizer state are restored exactly).",
+                stacklevel=3,
+            )
+            return
+        training_state.assign((variable, resume["metrics"][index]) for index, variable in pairs)
