@@ -132,9 +132,9 @@ def match(saved_specs, variables, limit=10):
     when every record has exactly one live variable of the same name, shape
     and dtype, and every live variable has a record).
     """
-    live = dict(zip(_keys([v.path for v in variables]), variables))
+    live = dict(zip(_keys([v.path for v in variables]), variables, strict=True))
     pairs, problems, used = [], [], set()
-    for index, (key, saved) in enumerate(zip(_keys([s["path"] for s in saved_specs]), saved_specs)):
+    for index, (key, saved) in enumerate(zip(_keys([s["path"] for s in saved_specs]), saved_specs, strict=True)):
         variable = live.get(key)
         if variable is None:
             problems.append(

@@ -57,7 +57,7 @@ def state_of(model):
 
 def assert_same(actual, expected, atol=0.0):
     assert len(actual) == len(expected)
-    for a, e in zip(actual, expected):
+    for a, e in zip(actual, expected, strict=True):
         np.testing.assert_allclose(a, e, atol=atol, rtol=0)
 
 
