@@ -18,7 +18,9 @@ batch `k` of epoch `e` resumes at batch `k`:
 Nothing outlives the fit: `model._initial_epoch` is cleared as soon as the
 first epoch begins (fit has read it by then), the real train function is back
 after the last covered batch, and `end()` (from `on_train_end`) undoes
-whatever is left.
+whatever is left. Keras calls no hook when `fit` ends by an exception; the
+only thing that can then remain is the stand-in (an exception during the
+covered batches), and its first call, unarmed, removes it and trains.
 """
 
 import warnings
@@ -77,6 +79,8 @@ class FitResume:
         if self._initial_epoch_set:
             internals.clear_initial_epoch(self.model)  # fit read it before this epoch began
             self._initial_epoch_set = False
+        # Every loop has read where to start by now.
+        self.loop_state.initial_epoch, self.loop_state.initial_step = None, 0
         resume = self._pending
         if resume is None or epoch != resume["epoch"]:
             return 0
