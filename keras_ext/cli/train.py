@@ -109,6 +109,7 @@ def make_callbacks(args):
         save_freq=20 if args.save_freq is None else args.save_freq,
         max_to_keep={None: 3, "all": None}.get(args.max_to_keep, args.max_to_keep),
         restore="latest" if args.resume else None,
+        save_on_preemption=True,  # SIGTERM / Ctrl-C: save the current step, then exit
     )
     return [manager, *callbacks], manager
 

@@ -12,7 +12,8 @@ kills itself with SIGKILL where `--kill` says:
 Each finished epoch appends `{"run": ..., "epoch": e, "logs": {...}}` to
 `--log`; a run that finishes saves the final variables to `--weights`.
 `--reference` trains the same job without a CheckpointManager (the
-independent reference run). `--trainer` uses keras_ext.training.Trainer
+independent reference run). `--announce` prints `epoch E begins` at each
+epoch start, so a test can send a signal during a chosen epoch. `--trainer` uses keras_ext.training.Trainer
 instead of `model.fit`.
 """
 
@@ -39,6 +40,9 @@ def main(argv=None):
     parser.add_argument("--reference", action="store_true")
     parser.add_argument("--trainer", action="store_true")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--save-freq", type=int, default=4)
+    parser.add_argument("--announce", action="store_true",
+                        help="print 'epoch E begins' at each epoch start (for a test sending signals)")
     args = parser.parse_args(argv)
 
     import keras
@@ -49,7 +53,7 @@ def main(argv=None):
 
     from keras_ext.callbacks import CheckpointManager
     from keras_ext.callbacks import LearningRateLogger
-    from keras_ext.callbacks.checkpoint_manager import is_fast_forwarded
+    from keras_ext._resume_state import is_fast_forwarded
     from tests.callbacks import training_setup as setup
 
     kind, _, value = (args.kill or "none:0").partition(":")
@@ -65,6 +69,8 @@ def main(argv=None):
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
+            if args.announce:
+                print(f"epoch {epoch} begins", flush=True)
             if kind == "epoch_begin" and epoch == value:
                 _kill_now()
 
@@ -84,7 +90,7 @@ def main(argv=None):
     if args.reference:
         callbacks.append(setup.SetDataEpoch())
     else:
-        manager = CheckpointManager(args.directory, save_freq=4, max_to_keep=3,
+        manager = CheckpointManager(args.directory, save_freq=args.save_freq, max_to_keep=3,
                                     async_write=args.async_write)
         if kind == "write":
             manager._before_commit = lambda step, path: _kill_now() if step == value else None

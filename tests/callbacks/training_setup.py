@@ -94,7 +94,7 @@ class CrashAtStep(keras.callbacks.Callback):
         self.seen = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        from keras_ext.callbacks.checkpoint_manager import is_fast_forwarded
+        from keras_ext._resume_state import is_fast_forwarded
 
         if is_fast_forwarded(self._model, getattr(self, "_epoch", None), batch):
             return
