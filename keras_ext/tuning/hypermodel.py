@@ -12,10 +12,10 @@ from keras_ext.tuning import _space
 # keras-tuner cannot infer (it does not know keras_ext's metrics).
 METRIC_DIRECTIONS = {"loss": "min", "accuracy": "max", "categorical_true_positives": "max"}
 
-# The walkthrough's SimpleCNN and `keras-ext train` settings: each hyperparameter
-# defaults to them (clipped into its range), so the first grid trial and a bare
+# `keras-ext train`'s model and settings: each hyperparameter defaults to them
+# (clipped into its range), so the first grid trial and a bare
 # `HyperParameters()` build the model `keras-ext train` trains.
-SEED_DEFAULTS = {
+TRAIN_DEFAULTS = {
     "num_blocks": 3,
     "filters": (16, 32, 64),
     "kernel_size": 3,
@@ -31,13 +31,17 @@ class SimpleCNNHyperModel(keras_tuner.HyperModel):
     """Search space over SimpleCNN's architecture, its optimizer and the batch size.
 
     `build(hp)` returns a SimpleCNN that is already built (so keras-tuner can
-    load its best checkpoints into it) and compiled like the walkthrough:
-    a staircase `ExponentialDecay` learning rate, sparse categorical
-    cross-entropy from logits, and the metrics `accuracy` and
-    `categorical_true_positives`; an objective may name any of them
-    (`"val_categorical_true_positives"` included). `fit(hp, model, ...)`
-    tunes the batch size and passes on every callback it is given (the
-    tuner's merged with the user's).
+    load its best checkpoints into it) and compiled as `keras-ext train`
+    compiles: a staircase `ExponentialDecay` learning rate, sparse
+    categorical cross-entropy from logits, and the metrics `accuracy` and
+    `categorical_true_positives`. An objective may name any of them, with
+    or without `val_`. keras-tuner infers the direction of Keras's own
+    metrics only: with its tuners, pass `hypermodel.objective(name)` (a
+    `keras_tuner.Objective` with the direction) rather than the bare name
+    `"val_categorical_true_positives"`, which it refuses; keras_ext's
+    `Search` takes names. `fit(hp, model, ...)` tunes the batch size and
+    passes on every callback it is given (the tuner's merged with the
+    user's).
 
     Each space argument fixes or narrows one hyperparameter. A *range*
     argument is a number (fixed) or a `(min, max)` pair; a *choice* argument
@@ -73,6 +77,11 @@ class SimpleCNNHyperModel(keras_tuner.HyperModel):
     >>> model = hypermodel.build(keras_tuner.HyperParameters())
     >>> model.built, model.filters
     (True, (16, 32))
+    >>> tuner = keras_tuner.RandomSearch(
+    ...     hypermodel, objective=hypermodel.objective("val_categorical_true_positives"),
+    ...     max_trials=1, directory="/tmp/keras_ext_doctest", overwrite=True)
+    >>> tuner.oracle.objective.direction
+    'max'
     """
 
     # Which way each compiled metric improves, for objectives over them.
@@ -112,6 +121,18 @@ class SimpleCNNHyperModel(keras_tuner.HyperModel):
         self.decay_steps = check_positive_int("decay_steps", decay_steps)
         self.decay_rate = _space.check_positive("decay_rate", decay_rate)
 
+    def objective(self, name="val_accuracy"):
+        """`name` as a `keras_tuner.Objective` with its direction, for keras-tuner's own tuners.
+
+        `name` is a metric the built models log (`loss`, `accuracy`,
+        `categorical_true_positives`), optionally with `val_`.
+        """
+        base = name[len("val_"):] if isinstance(name, str) and name.startswith("val_") else name
+        if base not in self.metric_directions:
+            known = [f"{prefix}{metric}" for prefix in ("", "val_") for metric in self.metric_directions]
+            raise ValueError(f"Objective {name!r} is not a metric the model logs; expected one of {known}.")
+        return keras_tuner.Objective(name, self.metric_directions[base])
+
     def build(self, hp):
         """Return a built and compiled SimpleCNN for the values in `hp`."""
         from keras_ext.models import SimpleCNN
@@ -146,7 +167,7 @@ class SimpleCNNHyperModel(keras_tuner.HyperModel):
             # filters_i only matters (and is only tuned) when there are more than i blocks.
             active_for = [n for n in range(max(low, i + 1), high + 1)]
             with hp.conditional_scope("num_blocks", active_for):
-                default = SEED_DEFAULTS["filters"][min(i, 2)]
+                default = TRAIN_DEFAULTS["filters"][min(i, 2)]
                 value = _space.declare_choice(hp, f"filters_{i}", self.filters, default)
             if i < num_blocks:
                 filters.append(value)
@@ -176,10 +197,10 @@ class SimpleCNNHyperModel(keras_tuner.HyperModel):
 
     def _range(self, hp, name, integer=False, log=False):
         spec = getattr(self, name)
-        return _space.declare_range(hp, name, spec, SEED_DEFAULTS[name], integer=integer, log=log)
+        return _space.declare_range(hp, name, spec, TRAIN_DEFAULTS[name], integer=integer, log=log)
 
     def _choice(self, hp, name):
-        return _space.declare_choice(hp, name, getattr(self, name), SEED_DEFAULTS[name])
+        return _space.declare_choice(hp, name, getattr(self, name), TRAIN_DEFAULTS[name])
 
 
 def _check_input_shape(input_shape):

@@ -139,10 +139,15 @@ def test_fit_with_a_tuned_batch_size_rejects_batched_data_and_accepts_it_without
 def test_stock_keras_tuner_searches_a_custom_metric_and_returns_a_built_best_model(tmp_path):
     x, y, x_val, y_val = tiny_digits(120, 60)
     hypermodel = SimpleCNNHyperModel(SHAPE, 10, num_blocks=1, filters=(4, 8), batch_size=32)
+    # The bare name is what keras-tuner cannot take: it infers directions of Keras's own metrics only.
+    with pytest.raises(ValueError, match="Could not infer optimization direction"):
+        keras_tuner.RandomSearch(hypermodel, objective="val_categorical_true_positives",
+                                 max_trials=2, directory=str(tmp_path), project_name="bare")
     tuner = keras_tuner.RandomSearch(
-        hypermodel, objective=keras_tuner.Objective("val_categorical_true_positives", "max"),
+        hypermodel, objective=hypermodel.objective("val_categorical_true_positives"),
         max_trials=2, seed=1, directory=str(tmp_path), project_name="p",
     )
+    assert tuner.oracle.objective.direction == "max"
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=2, verbose=0)
     best = tuner.get_best_models(1)[0]
     assert best.built
@@ -152,3 +157,18 @@ def test_stock_keras_tuner_searches_a_custom_metric_and_returns_a_built_best_mod
     # Reference: the count by hand from the model's own predictions.
     predicted = np.argmax(best.predict(x_val, verbose=0), axis=-1)
     assert score == float(np.sum(predicted == y_val))
+
+
+@pytest.mark.parametrize(
+    "name, direction",
+    [("val_categorical_true_positives", "max"), ("categorical_true_positives", "max"),
+     ("val_accuracy", "max"), ("val_loss", "min"), ("loss", "min")],
+)
+def test_objective_carries_the_direction_of_each_compiled_metric(name, direction):
+    objective = SimpleCNNHyperModel(SHAPE, 10).objective(name)
+    assert (objective.name, objective.direction) == (name, direction)
+
+
+def test_objective_of_a_metric_the_model_does_not_log_names_the_known_ones():
+    with pytest.raises(ValueError, match=r"Objective 'val_f1' is not a metric the model logs; expected one of \['loss'"):
+        SimpleCNNHyperModel(SHAPE, 10).objective("val_f1")
