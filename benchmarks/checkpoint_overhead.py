@@ -59,13 +59,13 @@ def main(argv=None):
     import keras_ext
     from keras_ext.callbacks import CheckpointManager
     from keras_ext.cli.train import build_model
-    from keras_ext.cli.train import compile_like_seed
+    from keras_ext.cli.train import compile_default
 
     keras.utils.set_random_seed(0)
     data = keras_ext.data.load("digits", batch_size=32, seed=0)
     steps_per_epoch = int(data.train.cardinality())
     model = build_model("simplecnn", data.num_classes, data.input_shape)
-    compile_like_seed(model, 3e-3, 100, 0.8)
+    compile_default(model, 3e-3, 100, 0.8)
     model.fit(data.train, epochs=1, verbose=0)  # trace once, outside the measurements
 
     class TimedCheckpointManager(CheckpointManager):

@@ -1,6 +1,7 @@
 """argparse `type=` functions shared by the subcommands; each names the bad text in its error."""
 
 import argparse
+import math
 
 
 def positive_int(text):
@@ -19,8 +20,17 @@ def non_negative_int(text):
 
 def positive_float(text):
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    # float() accepts "inf" and "nan"; neither is a usable rate.
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def unit_rate(text):
+    """A number in [0, 1), such as a dropout rate."""
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text}")
     return value
 
 

@@ -8,7 +8,7 @@ ALL_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_xla", "trainer_eager
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "bench",
-        help="benchmark model.fit against the Trainer and the walkthrough's bare loop",
+        help="benchmark model.fit against the Trainer and a bare GradientTape loop",
         description=(
             "Train SimpleCNN and FashionCNN on synthetic 28x28x1 data with every variant "
             "(fit, fit with steps_per_execution, Trainer in each mode, the bare GradientTape "

@@ -2,6 +2,9 @@
 
 Each subcommand lives in its own module `keras_ext/cli/<name>.py` with an
 `add_parser(subparsers)` function that sets `run` as the parser's default.
+Bad arguments and bad input of every subcommand end the same way: one line
+`keras-ext <command>: error: <what was wrong>` on stderr and exit status 2,
+before anything is written (`keras_ext.cli.errors.UsageError`).
 """
 
 import argparse
@@ -10,11 +13,21 @@ import importlib.util
 import os
 import sys
 
+from keras_ext.cli.errors import UsageError
+
 SUBCOMMANDS = ("train", "tune", "bench")
+USAGE_ERROR_STATUS = 2  # what argparse uses, and what shells expect of a usage error
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is a `UsageError` (one line; `main` prints it) instead of usage + exit."""
+
+    def error(self, message):
+        raise UsageError(message, prog=self.prog)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="keras-ext",
         description="keras_ext command line: train, tune and benchmark keras_ext models.",
     )
@@ -32,8 +45,14 @@ def main(argv=None):
     # Quiet TensorFlow's C++ start-up chatter where it has not been imported yet.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
-    args = parser.parse_args(argv)
-    return args.run(args)
+    args = None
+    try:
+        args = parser.parse_args(argv)
+        return args.run(args)
+    except UsageError as e:
+        prog = e.prog or (f"keras-ext {args.command}" if args is not None else parser.prog)
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return USAGE_ERROR_STATUS
 
 
 if __name__ == "__main__":

@@ -3,9 +3,14 @@
 import argparse
 import os
 
+from keras_ext.cli import _inputs
+from keras_ext.cli.arg_types import non_negative_int
 from keras_ext.cli.arg_types import positive_float
 from keras_ext.cli.arg_types import positive_int
 from keras_ext.cli.arg_types import positive_int_or
+from keras_ext.cli.arg_types import unit_rate
+from keras_ext.cli.errors import UsageError
+from keras_ext.cli.errors import input_errors
 
 MODELS = ("simplecnn", "fashioncnn")
 
@@ -18,7 +23,9 @@ def add_parser(subparsers):
             "Train a keras_ext model with model.compile/model.fit (RMSprop with "
             "ExponentialDecay, sparse categorical cross-entropy from logits, accuracy "
             "and CategoricalTruePositives), save it to OUTPUT/model.keras and print the "
-            "validation accuracy. Runs offline on the built-in digits by default."
+            "validation accuracy. Runs offline on the built-in digits by default. The "
+            "dataset, the rates and --output are checked before training: bad input is one "
+            "line on stderr and exit status 2, with nothing written."
         ),
     )
     p.add_argument("--model", choices=MODELS, default="simplecnn")
@@ -30,9 +37,9 @@ def add_parser(subparsers):
                    help="initial learning rate of the ExponentialDecay schedule")
     p.add_argument("--decay-steps", type=positive_int, default=100)
     p.add_argument("--decay-rate", type=positive_float, default=0.8)
-    p.add_argument("--dropout-rate", type=float, default=0.0, help="SimpleCNN only")
+    p.add_argument("--dropout-rate", type=unit_rate, default=0.0, help="SimpleCNN only")
     p.add_argument("--output", default="runs/train", help="directory for model.keras and metrics.json")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (>= 0)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
                    help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
     ckpt = p.add_argument_group(
@@ -78,8 +85,9 @@ def build_model(name, num_classes, input_shape, dropout_rate=0.0):
     return model
 
 
-def compile_like_seed(model, learning_rate, decay_steps, decay_rate):
-    """Compile as the walkthrough does: RMSprop + staircase ExponentialDecay, logits loss."""
+def compile_default(model, learning_rate, decay_steps, decay_rate):
+    """Compile as `keras-ext train` does: RMSprop on a staircase ExponentialDecay, logits loss,
+    accuracy and CategoricalTruePositives."""
     import keras
 
     from keras_ext.metrics import CategoricalTruePositives
@@ -102,7 +110,7 @@ def make_callbacks(args):
     callbacks = [LearningRateLogger()]
     if args.checkpoint_dir is None:
         if args.save_freq is not None or args.max_to_keep is not None:
-            raise ValueError("--save-freq and --max-to-keep need --checkpoint-dir.")
+            raise UsageError("--save-freq and --max-to-keep need --checkpoint-dir")
         return callbacks, None
     manager = CheckpointManager(
         args.checkpoint_dir,
@@ -114,6 +122,12 @@ def make_callbacks(args):
     return [manager, *callbacks], manager
 
 
+def check_inputs(args):
+    """Raise UsageError for a dataset or --output that cannot work; reads the data, writes nothing."""
+    _inputs.check_output_dir(args.output)
+    _inputs.load_checked_arrays(args.dataset, seed=args.seed)
+
+
 def run(args):
     import keras
 
@@ -121,8 +135,10 @@ def run(args):
     from keras_ext._io import save_model_atomically
     from keras_ext._io import write_json_atomically
 
-    # Checked first, so a bad checkpoint setting fails before any work is done.
-    callbacks, manager = make_callbacks(args)
+    # Everything is checked before any work is done or any file written.
+    with input_errors():
+        check_inputs(args)
+        callbacks, manager = make_callbacks(args)
     keras.utils.set_random_seed(args.seed)
     dataset = data.load(args.dataset, batch_size=args.batch_size, seed=args.seed)
     print(
@@ -133,7 +149,7 @@ def run(args):
         flush=True,
     )
     model = build_model(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)
-    compile_like_seed(model, args.learning_rate, args.decay_steps, args.decay_rate)
+    compile_default(model, args.learning_rate, args.decay_steps, args.decay_rate)
     history = model.fit(
         dataset.train,
         validation_data=dataset.validation,

@@ -1,10 +1,11 @@
 """`keras-ext tune`: a keras-tuner search over SimpleCNN that resumes, prunes and writes a leaderboard."""
 
 import os
-import sys
 
 from keras_ext.cli.arg_types import non_negative_int
 from keras_ext.cli.arg_types import positive_int
+from keras_ext.cli.errors import UsageError
+from keras_ext.cli.errors import input_errors
 
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 # Hyperparameters `--hp` may fix or narrow, and the form each takes.
@@ -21,7 +22,9 @@ def add_parser(subparsers):
             "keras-tuner. An existing project resumes (finished trials are kept) unless "
             "--overwrite. At the end it prints a leaderboard and writes best_model.keras, "
             "best_hyperparameters.json and trials.csv to DIRECTORY/PROJECT_NAME. "
-            "Runs offline on the built-in digits by default."
+            "Runs offline on the built-in digits by default. One search per project at a "
+            "time: a second one on a project a live process is searching stops at once. "
+            "Bad input is one line on stderr and exit status 2, with nothing written."
         ),
     )
     p.add_argument("--tuner", choices=TUNERS, default="random")
@@ -36,7 +39,7 @@ def add_parser(subparsers):
     p.add_argument("--directory", default="runs/tune")
     p.add_argument("--project-name", default="simplecnn")
     p.add_argument("--overwrite", action="store_true", help="start afresh (default: resume)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (>= 0)")
     p.add_argument("--dataset", default="digits",
                    help="'digits' (built in, offline), 'fashion_mnist', an IDX directory or an .npz")
     p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
@@ -110,10 +113,11 @@ def _prepare(args):
     """Check everything and return (search, data); raises ValueError before anything is written."""
     import keras
 
-    from keras_ext import data
     from keras_ext import tuning
+    from keras_ext.cli import _inputs
 
-    arrays = data.load_arrays(args.dataset, seed=args.seed)
+    _inputs.check_output_dir(args.directory, "--directory")
+    arrays = _inputs.load_checked_arrays(args.dataset, seed=args.seed)
     hypermodel = tuning.SimpleCNNHyperModel(arrays.input_shape, arrays.num_classes, **parse_hp(args.hp))
     pruning = (
         tuning.MedianPruning(args.prune_warmup_trials, args.prune_warmup_epochs)
@@ -131,18 +135,25 @@ def _prepare(args):
 
 
 def run(args):
+    from keras_ext.tuning import ProjectBusyError
+
+    with input_errors():
+        _set_role(args)
+        search, arrays = _prepare(args)
+    try:
+        with search.lock():
+            return _search(args, search, arrays)
+    except ProjectBusyError as e:
+        raise UsageError(e) from e
+
+
+def _search(args, search, arrays):
     import keras
 
     from keras_ext.tuning.search import BEST_HYPERPARAMETERS
     from keras_ext.tuning.search import BEST_MODEL
     from keras_ext.tuning.search import TRIALS_CSV
 
-    try:
-        _set_role(args)
-        search, arrays = _prepare(args)
-    except ValueError as e:
-        print(f"keras-ext tune: error: {e}", file=sys.stderr)
-        return 2
     role = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
     print(
         f"keras-ext tune: {args.tuner} search of SimpleCNN on {args.dataset} "

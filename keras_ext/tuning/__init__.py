@@ -2,14 +2,16 @@
 
 `SimpleCNNHyperModel` is the search space; `Search` runs it (checked input,
 resume, seeded trials, results written to the project directory);
-`MedianPruning` stops hopeless trials; `TrialHistory` keeps every trial's
+`MedianPruning` stops hopeless trials; `ProjectBusyError` says another live
+process is searching the project; `TrialHistory` keeps every trial's
 epochs on disk; `Leaderboard` ranks the trials.
 """
 
+from keras_ext.tuning._project_lock import ProjectBusyError
 from keras_ext.tuning.hypermodel import SimpleCNNHyperModel
 from keras_ext.tuning.leaderboard import Leaderboard
 from keras_ext.tuning.median_pruning import MedianPruning
 from keras_ext.tuning.search import Search
 from keras_ext.tuning.trial_history import TrialHistory
 
-__all__ = ["Leaderboard", "MedianPruning", "Search", "SimpleCNNHyperModel", "TrialHistory"]
+__all__ = ["Leaderboard", "MedianPruning", "ProjectBusyError", "Search", "SimpleCNNHyperModel", "TrialHistory"]

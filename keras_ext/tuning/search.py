@@ -1,5 +1,6 @@
 """`Search`: run a keras-tuner search that checks its input first, resumes, prunes and writes its results."""
 
+import contextlib
 import os
 
 import keras
@@ -7,6 +8,7 @@ import keras_tuner
 import numpy as np
 
 from keras_ext._validation import check_positive_int
+from keras_ext.tuning._project_lock import hold_project
 from keras_ext.tuning._tuners import TUNERS
 from keras_ext.tuning._tuners import is_worker
 from keras_ext.tuning.leaderboard import Leaderboard
@@ -34,6 +36,10 @@ class Search:
     Distributed search uses keras-tuner's own variables
     (`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP`, `KERASTUNER_ORACLE_PORT`):
     the chief serves trials and writes the results; workers run trials.
+
+    One search per project at a time: `run` holds a lock on the project
+    (`lock()`), and a second search of it raises `ProjectBusyError` naming
+    the holder's pid and host, before it trains or writes anything.
 
     Args:
         hypermodel: a `keras_tuner.HyperModel`, e.g. `SimpleCNNHyperModel`.
@@ -97,6 +103,7 @@ class Search:
         self.pruning = pruning
         self.tuner = None
         self._checked = False
+        self._holds_lock = False
 
     @property
     def project_dir(self):
@@ -120,14 +127,34 @@ class Search:
             )
         if not self._checked:
             self.check(x, y)
-        self.tuner = self._make_tuner(epochs)
-        self.tuner.search(
-            x, y, validation_data=validation_data, epochs=epochs,
-            callbacks=list(callbacks or []), verbose=verbose,
-        )
-        if is_worker():
-            return None
-        return self.write_results(validation_data)
+        with self.lock():
+            self.tuner = self._make_tuner(epochs)
+            self.tuner.search(
+                x, y, validation_data=validation_data, epochs=epochs,
+                callbacks=list(callbacks or []), verbose=verbose,
+            )
+            if is_worker():
+                return None
+            return self.write_results(validation_data)
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the project for this search: raises `ProjectBusyError` at once if a live process does.
+
+        `run` takes it itself; take it earlier to fail before other work.
+        The lock is released when the block ends or the process dies (a
+        killed search does not block the next). A distributed search's
+        chief holds it for all; its workers do not take it.
+        """
+        if self._holds_lock or is_worker():
+            yield
+            return
+        with hold_project(self.directory, self.project_name):
+            self._holds_lock = True
+            try:
+                yield
+            finally:
+                self._holds_lock = False
 
     def check(self, x, y):
         """Check the objective against what the compiled model logs; return the available names.

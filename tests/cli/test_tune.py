@@ -101,6 +101,9 @@ def test_sigkill_during_the_third_trial_then_resume_runs_only_the_rest(tmp_path)
     finally:
         _kill_group(proc)
     assert _record(project, "2")["status"] == "running"
+    # The killed search leaves its lock file and holder record behind; the
+    # operating system released the lock itself, so the rerun is not refused.
+    assert (tmp_path / "run" / ".simplecnn.lock.json").exists()
     finished = {t: os.stat(project / f"trial_{t}" / "checkpoint.weights.h5").st_mtime_ns for t in "01"}
 
     resumed = subprocess.run(_tune(*args, "--directory", str(tmp_path / "run")),
@@ -123,6 +126,46 @@ def test_sigkill_during_the_third_trial_then_resume_runs_only_the_rest(tmp_path)
         return [{k: v for k, v in row.items() if k not in ("runs", "seconds")} for row in rows]
 
     assert results(_rows(project)) == results(_rows(tmp_path / "ref" / "simplecnn"))
+
+
+def test_a_second_search_of_a_project_being_searched_is_refused_at_once(tmp_path):
+    import socket
+
+    from tests.cli.test_inputs import _without_tensorflow_startup
+
+    npz = write_tiny_npz(tmp_path / "tiny.npz")
+    args = ("--dataset", npz, "--max-trials", "5", "--epochs", "3", "--verbose", "0",
+            "--directory", str(tmp_path / "search"))
+    project = tmp_path / "search" / "simplecnn"
+    first = subprocess.Popen(_tune(*args), env=ENV, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (project / "trial_0" / "epochs.json").exists():  # searching, so holding the lock
+            assert first.poll() is None, first.stderr.read()[-3000:]
+            assert time.monotonic() < deadline, "the first search never started a trial"
+            time.sleep(0.05)
+        second = subprocess.run(_tune(*args), capture_output=True, text=True, timeout=240, env=ENV)
+        assert first.wait(timeout=300) == 0, first.stderr.read()[-3000:]
+    finally:
+        _kill_group(first)
+        first.stderr.close()
+    assert second.returncode == 2, second.stdout[-3000:] + second.stderr[-3000:]
+    assert second.stdout == ""
+    lines = _without_tensorflow_startup(second.stderr)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        f"keras-ext tune: error: project {project} is being searched by pid {first.pid} "
+        f"on host {socket.gethostname()} (since "
+    ), lines[0]
+    # The first search ran alone: every trial once, completed, and trials.csv
+    # lists exactly the trials that have a directory.
+    rows = _rows(project)
+    assert sorted(f"trial_{r['trial_id']}" for r in rows) == sorted(
+        d for d in os.listdir(project) if d.startswith("trial_")
+    )
+    assert len(rows) == 5
+    assert all(r["status"] == "COMPLETED" and r["runs"] == "1" and r["epochs_trained"] == "3" for r in rows)
 
 
 def _third_trial_is_training(project):
@@ -178,14 +221,14 @@ def test_chief_and_two_workers_on_localhost_run_each_of_four_trials_once(tmp_pat
     [
         (["--tuner", "annealing"], "--tuner: invalid choice: 'annealing'"),
         (["--max-trials", "0"], "--max-trials"),
+        (["--seed", "-1"], "--seed"),
         (["--executions-per-trial", "-1"], "--executions-per-trial"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message_and_write_nothing(tmp_path, capsys, argv, message):
-    with pytest.raises(SystemExit) as exc:
-        main(["tune", *argv, "--directory", str(tmp_path / "out")])
-    assert exc.value.code == 2
-    assert message in capsys.readouterr().err
+    assert main(["tune", *argv, "--directory", str(tmp_path / "out")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-ext tune: error: ") and message in lines[0], lines
     assert not (tmp_path / "out").exists()
 
 
@@ -200,7 +243,7 @@ def test_bad_arguments_exit_2_with_a_message_and_write_nothing(tmp_path, capsys,
         (["--hp", "learning_rate=0.1:0.001"], "`learning_rate` range has min > max"),
         (["--hp", "filters=8,0"], "`filters` must be a positive integer"),
         (["--hp", "depth=3"], "unknown hyperparameter 'depth'"),
-        (["--dataset", "nope"], "Unknown dataset 'nope'"),
+        (["--dataset", "nope"], "--dataset nope: no such file or directory"),
     ],
 )
 def test_bad_search_input_is_a_clear_error_before_any_trial_and_writes_nothing(
@@ -209,6 +252,7 @@ def test_bad_search_input_is_a_clear_error_before_any_trial_and_writes_nothing(
     code = main(["tune", *argv, "--directory", str(tmp_path / "out")])
     captured = capsys.readouterr()
     assert code == 2
-    assert message in captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-ext tune: error: ") and message in lines[0], lines
     assert "Running Trial" not in captured.out
     assert not (tmp_path / "out").exists()

@@ -137,3 +137,24 @@ def test_no_trial_model_outlives_its_trial(tmp_path):
     search.run(x, y, (x_val, y_val), epochs=1, callbacks=[_RememberModels()], verbose=0)
     gc.collect()
     assert len(_MODELS) == 2 and all(ref() is None for ref in _MODELS)
+
+
+def test_a_second_search_of_a_held_project_is_refused_naming_the_holder(tmp_path):
+    import socket
+
+    from keras_ext.tuning import ProjectBusyError
+
+    first = Search(_hypermodel(), directory=str(tmp_path), project_name="p")
+    second = Search(_hypermodel(), directory=str(tmp_path), project_name="p")
+    other = Search(_hypermodel(), directory=str(tmp_path), project_name="q")
+    with first.lock():
+        with first.lock():  # the holder may take it again (run() does)
+            pass
+        with pytest.raises(ProjectBusyError, match=rf"by pid {os.getpid()} on host {socket.gethostname()}"):
+            with second.lock():
+                pass
+        with other.lock():  # another project of the same directory is free
+            pass
+    with second.lock():  # released at the end of the block
+        pass
+    assert not os.path.exists(tmp_path / "p")  # the lock lives beside the project, not in it

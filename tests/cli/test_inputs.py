@@ -1,0 +1,124 @@
+"""Bad data and a bad --output stop `keras-ext train` (and `tune`) before training: one line, exit 2, nothing written."""
+
+import os
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from keras_ext.cli import _inputs
+from keras_ext.cli.errors import UsageError
+from keras_ext.cli.main import main
+from keras_ext.data.arrays import ImageArrays
+from tests.cli.test_train import _keras_ext_command
+from tests.cli.test_train import assert_one_error_line
+
+pytestmark = pytest.mark.tensorflow_only
+
+
+def _arrays(n_train=12, n_test=6, shape=(8, 8)):
+    rng = np.random.default_rng(0)
+    return {
+        "x_train": rng.integers(0, 256, (n_train, *shape)).astype("uint8"),
+        "y_train": np.arange(n_train) % 3,
+        "x_test": rng.integers(0, 256, (n_test, *shape)).astype("uint8"),
+        "y_test": np.arange(n_test) % 3,
+    }
+
+
+def _npz(tmp_path, **changes):
+    arrays = {**_arrays(), **changes}
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    path = tmp_path / "data.npz"
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def _nan_images():
+    x = _arrays()["x_train"].astype("float32") / 255
+    x[4, 2, 3] = np.nan
+    return x
+
+
+# (what is changed in a good .npz, what the one error line must name)
+BAD_DATA = {
+    "negative label": ({"y_train": np.array([0, 1, 2, -1, 0, 1, 2, 0, 1, 2, 0, 1])}, "y_train[3] = -1 is negative"),
+    "non-integer label": ({"y_test": np.array([0, 1, 1.5, 0, 1, 2])}, "y_test[2] = 1.5 is not a whole number"),
+    "NaN label": ({"y_test": np.array([0, 1, np.nan, 0, 1, 2])}, "y_test[2] = nan is not a whole number"),
+    "NaN image": ({"x_train": _nan_images()}, "x_train[4, 2, 3] = nan is not a finite pixel value"),
+    "mismatched lengths": ({"y_train": np.arange(10) % 3}, "x_train holds 12 images but y_train 10 labels"),
+    "different image shapes": ({"x_test": _arrays(shape=(9, 9))["x_test"]},
+                               "train images are (8, 8, 1) but validation images (9, 9, 1)"),
+    "missing key": ({"y_test": None}, "lacks y_test"),
+    "string labels": ({"y_train": np.array(list("abcabcabcabc"))}, "dtype <U1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DATA))
+def test_bad_npz_exits_2_with_one_line_before_training(tmp_path, capsys, case):
+    changes, message = BAD_DATA[case]
+    npz = _npz(tmp_path, **changes)
+    assert main(["train", "--dataset", npz, "--output", str(tmp_path / "out")]) == 2
+    assert_one_error_line(capsys, f"--dataset {npz}: ", message)
+    assert sorted(os.listdir(tmp_path)) == ["data.npz"]
+
+
+def test_good_npz_passes_the_checks(tmp_path):
+    arrays = _inputs.load_checked_arrays(_npz(tmp_path))
+    assert arrays.input_shape == (8, 8, 1) and arrays.num_classes == 3
+    # Whole numbers stored as floats are class indices too.
+    assert _inputs.load_checked_arrays(_npz(tmp_path, y_train=np.arange(12.0) % 3)).num_classes == 3
+
+
+def test_labels_beyond_num_classes_are_refused():
+    # keras_ext's loaders infer num_classes from .npz and IDX labels; a fixed
+    # count (fashion_mnist: 10) can still be exceeded by its labels.
+    x = np.zeros((4, 8, 8, 1), "float32")
+    arrays = ImageArrays(x, np.array([0, 1, 2, 3]), x, np.array([0, 1, 10, 2]), num_classes=10)
+    with pytest.raises(UsageError, match=r"--dataset d: validation labels\[2\] = 10 is not in \[0, 10\)"):
+        _inputs.check_arrays("d", arrays)
+
+
+def test_an_output_that_is_a_file_is_refused_before_training_by_the_console_script(tmp_path):
+    output = tmp_path / "model_here"
+    output.write_text("keep me")
+    proc = subprocess.run(
+        [*_keras_ext_command(), "train", "--output", str(output)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert _without_tensorflow_startup(proc.stderr) == [
+        f"keras-ext train: error: --output {output}: is an existing file, not a directory"
+    ], proc.stderr
+    assert proc.stdout == "" and output.read_text() == "keep me"
+    assert sorted(os.listdir(tmp_path)) == ["model_here"]
+
+
+def _without_tensorflow_startup(stderr):
+    # TensorFlow's C++ runtime logs a few lines when it is imported (oneDNN,
+    # CPU features), whatever TF_CPP_MIN_LOG_LEVEL says; they are not keras_ext's.
+    tensorflow_line = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl::InitializeLog)")
+    return [line for line in stderr.strip().splitlines() if not tensorflow_line.match(line)]
+
+
+def test_an_output_below_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert main(["train", "--output", str(tmp_path / "file" / "run")]) == 2
+    assert_one_error_line(capsys, f"{tmp_path / 'file'} is a file")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_an_output_in_a_read_only_directory_is_refused(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main(["train", "--output", str(locked / "run")]) == 2
+    assert_one_error_line(capsys, "is not writable")
+
+
+def test_tune_checks_the_same_data(tmp_path, capsys):
+    npz = _npz(tmp_path, **BAD_DATA["NaN image"][0])
+    assert main(["tune", "--dataset", npz, "--directory", str(tmp_path / "search")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-ext tune: error: --dataset"), lines
+    assert sorted(os.listdir(tmp_path)) == ["data.npz"]
