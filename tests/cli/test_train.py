@@ -123,7 +123,7 @@ def test_checkpoint_dir_resumes_exactly_and_history_logs_the_learning_rate(tmp_p
 
     resumed = keras.saving.load_model(tmp_path / "second" / "model.keras")
     uninterrupted = keras.saving.load_model(tmp_path / "once" / "model.keras")
-    for a, b in zip(resumed.weights, uninterrupted.weights):
+    for a, b in zip(resumed.weights, uninterrupted.weights, strict=True):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-5)
     assert CheckpointManager(ckpt).latest.endswith(f"ckpt-{3 * steps}")
 

@@ -133,11 +133,11 @@ def test_walkthrough_tf_train_checkpoint_manager(tmp_path, name, build_before_re
             logits = model(images, training=True)
             loss = loss_fn(labels, logits)
         grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))  # noqa: B905 (the walkthrough as written)
         return loss
 
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
-    for epoch in range(2):
+    for epoch in range(2):  # noqa: B007 (the walkthrough as written)
         for images, labels in dataset:
             train_step(images, labels)
         manager.save()
@@ -168,7 +168,7 @@ def test_walkthrough_tf_train_checkpoint_manager(tmp_path, name, build_before_re
     if build_before_restore:
         status.assert_consumed()
         assert int(optimizer2.iterations) == int(optimizer.iterations) == 8
-        for a, b in zip(optimizer2.variables, optimizer.variables):
+        for a, b in zip(optimizer2.variables, optimizer.variables, strict=True):
             np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
 
 
