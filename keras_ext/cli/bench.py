@@ -1,5 +1,6 @@
 """`keras-ext bench`: steps/s of model.fit vs the Trainer vs the bare loop (table, JSON, PNG)."""
 
+from keras_ext._keras_internals import print_msg
 from keras_ext.cli.arg_types import positive_int
 
 ALL_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_xla", "trainer_eager", "bare_loop")
@@ -53,11 +54,10 @@ def run(args):
         # On JAX "trainer_xla" is the same jitted step as "trainer_graph".
         settings["variants"] = [v for v in settings["variants"] if v in known]
     env = benchmark.environment()
-    print(f"keras-ext bench: backend {env['backend']} on {env.get('device')}, keras {env['keras']}",
-          flush=True)
-    results = benchmark.run_benchmark(**settings, log=lambda line: print(line, flush=True))
-    print()
-    print(benchmark.format_table(results))
+    print_msg(f"keras-ext bench: backend {env['backend']} on {env.get('device')}, keras {env['keras']}")
+    results = benchmark.run_benchmark(**settings, log=print_msg)
+    print_msg("")
+    print_msg(benchmark.format_table(results))
     json_path, png_path = benchmark.write_outputs(results, args.output)
-    print(f"\nwrote {json_path} and {png_path}")
+    print_msg(f"\nwrote {json_path} and {png_path}")
     return 0

@@ -3,6 +3,7 @@
 import argparse
 import os
 
+from keras_ext._keras_internals import print_msg
 from keras_ext.cli import _inputs
 from keras_ext.cli.arg_types import non_negative_int
 from keras_ext.cli.arg_types import positive_float
@@ -141,12 +142,11 @@ def run(args):
         callbacks, manager = make_callbacks(args)
     keras.utils.set_random_seed(args.seed)
     dataset = data.load(args.dataset, batch_size=args.batch_size, seed=args.seed)
-    print(
+    print_msg(
         f"keras-ext train: {args.model} on {args.dataset} "
         f"({len(dataset.arrays.x_train)} train / {len(dataset.arrays.x_val)} validation images, "
         f"shape {dataset.input_shape}, {dataset.num_classes} classes), "
         f"{args.epochs} epochs, batch {args.batch_size}, backend {keras.backend.backend()}",
-        flush=True,
     )
     model = build_model(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)
     compile_default(model, args.learning_rate, args.decay_steps, args.decay_rate)
@@ -161,7 +161,7 @@ def run(args):
         verbose=args.verbose,
     )
     if manager is not None and manager.restored_from:
-        print(f"resumed from {manager.restored_from} (trained epochs "
+        print_msg(f"resumed from {manager.restored_from} (trained epochs "
               f"{', '.join(str(e + 1) for e in history.epoch) or 'none: already done'})")
     results = model.evaluate(dataset.validation, verbose=0, return_dict=True)
     model_path = os.path.join(args.output, "model.keras")
@@ -178,13 +178,13 @@ def run(args):
         "resumed_from": None if manager is None else manager.restored_from,
     }
     write_json_atomically(os.path.join(args.output, "metrics.json"), summary)
-    print(f"saved {model_path}")
+    print_msg(f"saved {model_path}")
     try:
         from keras_ext.plots import plot_history
 
         picture = os.path.join(args.output, "history.png")
-        print(f"saved {plot_history(history.history, picture, epochs=history.epoch)}")
+        print_msg(f"saved {plot_history(history.history, picture, epochs=history.epoch)}")
     except ImportError as e:  # the model and metrics.json are saved; a missing picture must not fail the run
-        print(f"history.png not drawn: {e}")
-    print(f"validation accuracy: {results['accuracy']:.4f}")
+        print_msg(f"history.png not drawn: {e}")
+    print_msg(f"validation accuracy: {results['accuracy']:.4f}")
     return 0

@@ -2,6 +2,7 @@
 
 import os
 
+from keras_ext._keras_internals import print_msg
 from keras_ext.cli.arg_types import non_negative_int
 from keras_ext.cli.arg_types import positive_int
 from keras_ext.cli.errors import UsageError
@@ -155,33 +156,32 @@ def _search(args, search, arrays):
     from keras_ext.tuning.search import TRIALS_CSV
 
     role = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
-    print(
+    print_msg(
         f"keras-ext tune: {args.tuner} search of SimpleCNN on {args.dataset} "
         f"({len(arrays.x_train)} train / {len(arrays.x_val)} validation images), "
         f"{args.max_trials} trials x {args.epochs} epochs, objective {search.objective.name} "
         f"({search.objective.direction}), project {search.project_dir}, as {role}, "
         f"backend {keras.backend.backend()}",
-        flush=True,
     )
     board = search.run(
         arrays.x_train, arrays.y_train, (arrays.x_val, arrays.y_val),
         epochs=args.epochs, verbose=args.verbose,
     )
     if board is None:
-        print(f"keras-ext tune: worker {role} finished; the chief writes the results.")
+        print_msg(f"keras-ext tune: worker {role} finished; the chief writes the results.")
         return 0
-    print(board.format())
+    print_msg(board.format())
     written = [TRIALS_CSV]
     if board.best is not None:
-        print(f"best trial {board.best['trial_id']}: {search.objective.name} = {board.best['score']:.6f}")
+        print_msg(f"best trial {board.best['trial_id']}: {search.objective.name} = {board.best['score']:.6f}")
         written = [BEST_MODEL, BEST_HYPERPARAMETERS, TRIALS_CSV]
-    print("wrote " + ", ".join(os.path.join(search.project_dir, name) for name in written))
+    print_msg("wrote " + ", ".join(os.path.join(search.project_dir, name) for name in written))
     try:
         from keras_ext.plots import plot_trials
 
         picture = os.path.join(search.project_dir, "trials.png")
         best = None if board.best is None else board.best["trial_id"]
-        print(f"wrote {plot_trials(search.project_dir, search.objective.name, picture, best_trial_id=best)}")
+        print_msg(f"wrote {plot_trials(search.project_dir, search.objective.name, picture, best_trial_id=best)}")
     except ImportError as e:  # the results are written; a missing picture must not fail the search
-        print(f"trials.png not drawn: {e}")
+        print_msg(f"trials.png not drawn: {e}")
     return 0
