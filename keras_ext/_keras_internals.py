@@ -87,6 +87,29 @@ def sync_jax_state(model):
         sync()
 
 
+# ------------------------------------------------------ fit's symbolic build
+def output_spec(model, x):
+    """The model's output for a batch shaped like `x` (a KerasTensor), computed without running it.
+
+    As `fit` does before training (`backend.compute_output_spec`): layers are
+    built, but a call with side effects (a counter, say) does not run.
+    """
+    try:
+        from keras.src.backend import compute_output_spec
+    except ImportError:
+        raise _changed("keras.src.backend.compute_output_spec", "is missing") from None
+    x_spec = keras.KerasTensor(tuple(x.shape), dtype=keras.backend.standardize_dtype(x.dtype))
+    return compute_output_spec(model, x_spec, training=False)
+
+
+def symbolic_build(model, x, y, sample_weight):
+    """Build the model, its compiled loss and metrics and its optimizer from one batch's shapes,
+    as `fit` does (`Trainer._symbolic_build`), without running them on the data."""
+    if not callable(getattr(model, "_symbolic_build", None)):
+        raise _changed("keras.Model._symbolic_build (fit's symbolic build)", "is missing")
+    model._symbolic_build(data_batch=(x, y, sample_weight))
+
+
 # -------------------------------------------------------- optimizer schedule
 def schedule_of(optimizer):
     """The optimizer's `LearningRateSchedule`, or None when it uses a plain (settable) rate.

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from keras_ext._validation import check_positive_int
+from keras_ext._validation import check_rate
 
 
 def _is_tf_dataset(x):
@@ -52,8 +53,9 @@ class BatchSource:
     """
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
-                 need_y=True, where="x", seed=None):
+                 need_y=True, where="x", seed=None, class_weight=None):
         self.need_y = need_y
+        self.class_weight = check_class_weight(class_weight)
         self.where = where
         self.shuffle = shuffle
         # The shuffle order of epoch e is a function of (seed, e), so a run
@@ -67,6 +69,8 @@ class BatchSource:
                     f"sample_weight=None (got y of type {type(y).__name__})."
                 )
             self.kind = "dataset" if _is_tf_dataset(x) else "pydataset"
+            if self.kind == "dataset" and self.class_weight is not None:
+                x = x.map(_class_weight_map_fn(self.class_weight, where))
             self.data = x
             self.num_batches = self._dataset_length(x)
             return
@@ -81,6 +85,10 @@ class BatchSource:
                        None if sample_weight is None else np.asarray(sample_weight)]
         if need_y and y is None:
             raise ValueError(f"{where}: targets `y` are required, got y=None.")
+        if self.class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("Pass `class_weight` or `sample_weight`, not both (as in `fit`).")
+            self.arrays[2] = class_weight_to_sample_weight(self.arrays[1], self.class_weight)
         n = len(self.arrays[0])
         for name, array in zip(("y", "sample_weight"), self.arrays[1:]):
             if array is not None and len(array) != n:
@@ -145,10 +153,40 @@ class BatchSource:
             # As in `fit`, `shuffle` shuffles the order of a PyDataset's batches.
             order = self.permutation(len(self.data)) if self.shuffle else range(len(self.data))
             for index in order:
-                yield unpack(self.data[int(index)], self.where, self.need_y)
+                yield self._weighted(unpack(self.data[int(index)], self.where, self.need_y))
             self.data.on_epoch_end()
         else:
             yield from self._array_batches()
+
+    def _weighted(self, batch):
+        """A PyDataset batch with `class_weight` turned into its sample weights."""
+        if self.class_weight is None:
+            return batch
+        x, y, sample_weight = batch
+        if sample_weight is not None:
+            raise ValueError("Pass `class_weight` or a dataset that yields sample weights, not both.")
+        return x, y, class_weight_to_sample_weight(y, self.class_weight)
+
+    def epoch_chunks(self, size, skip=0, steps=None):
+        """Yield (first_step, batches) for consecutive groups of `size` batches (fewer at the end).
+
+        One group is one execution of `steps_per_execution` steps; group k
+        starts at step `skip + k * size`, as `fit` numbers them. The first
+        `skip` batches are dropped (already trained before a resume), and
+        at most `steps` batches of the epoch are yielded.
+        """
+        group, first = [], skip
+        for step, batch in enumerate(self.epoch_batches()):
+            if steps is not None and step >= steps:
+                break
+            if step < skip:
+                continue
+            group.append(batch)
+            if len(group) == size:
+                yield first, group
+                group, first = [], step + 1
+        if group:
+            yield first, group
 
     def _array_batches(self):
         x, y, sample_weight = self.arrays
@@ -159,3 +197,99 @@ class BatchSource:
                 index = order[index]
             yield (x[index], None if y is None else y[index],
                    None if sample_weight is None else sample_weight[index])
+
+
+def same_shape_runs(batches):
+    """Split consecutive batches into runs of one shape (the uneven last batch runs alone)."""
+    runs = []
+    for batch in batches:
+        if runs and _shapes(batch) == _shapes(runs[-1][0]):
+            runs[-1].append(batch)
+        else:
+            runs.append([batch])
+    return runs
+
+
+def _shapes(batch):
+    return tuple(None if a is None else tuple(a.shape) for a in batch)
+
+
+def check_class_weight(class_weight):
+    """Return `class_weight` (None or a dict of int class -> float weight), else raise ValueError."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict) or not class_weight:
+        raise ValueError(
+            "`class_weight` must be a non-empty dict mapping class indices to weights, "
+            f"got class_weight={class_weight!r}."
+        )
+    for key, value in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or key < 0:
+            raise ValueError(
+                f"`class_weight` keys must be class indices (ints >= 0), got class_weight={class_weight!r}."
+            )
+        if isinstance(value, bool) or not np.isscalar(value) or not np.isfinite(float(value)):
+            raise ValueError(
+                f"`class_weight` values must be finite numbers, got class_weight={class_weight!r}."
+            )
+    return class_weight
+
+
+def _label_classes(y):
+    """Class index per sample, read from labels as `fit` reads them (integer, (n, 1) or one-hot)."""
+    y = np.asarray(y)
+    if y.ndim > 1:
+        y = np.argmax(y, axis=-1) if y.shape[-1] != 1 else np.squeeze(y, axis=-1)
+    return np.round(y).astype("int64")
+
+
+def class_weight_to_sample_weight(y, class_weight):
+    """Each sample's weight is its class's weight (1.0 for a class not in the dict), as in `fit`."""
+    classes = _label_classes(keras.ops.convert_to_numpy(y))
+    weights = np.array([float(class_weight.get(int(c), 1.0)) for c in classes], dtype=keras.config.floatx())
+    return weights
+
+
+def _class_weight_map_fn(class_weight, where):
+    import tensorflow as tf
+
+    table = tf.constant([float(class_weight.get(c, 1.0)) for c in range(max(class_weight) + 1)],
+                        dtype=keras.config.floatx())
+
+    def apply(*element):
+        x, y, sample_weight = unpack(element, where)
+        if sample_weight is not None:
+            raise ValueError("Pass `class_weight` or a dataset that yields sample weights, not both.")
+        if y.shape.rank >= 2 and y.shape[-1] != 1:
+            classes = tf.argmax(y, axis=-1, output_type=tf.int32)
+        else:
+            classes = tf.cast(tf.round(tf.reshape(y, tf.shape(y)[:1])), tf.int32)
+        # Classes beyond the dict's largest key weigh 1.0, as in `fit`'s NumPy path.
+        inside = classes < tf.shape(table)[0]
+        weights = tf.where(inside, tf.gather(table, tf.minimum(classes, tf.shape(table)[0] - 1)), 1.0)
+        return x, y, weights
+
+    return apply
+
+
+def validation_split_arrays(x, y, sample_weight, validation_split):
+    """Split arrays into (training, validation) triples: the last `validation_split` is validation.
+
+    As in `fit`: the split is taken before any shuffling, from the end.
+    """
+    validation_split = check_rate("validation_split", validation_split)
+    if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset) or not hasattr(x, "shape"):
+        raise ValueError(
+            "`validation_split` works with arrays only (as in `fit`); pass `validation_data` "
+            f"for a {type(x).__name__}, got validation_split={validation_split!r}."
+        )
+    n = len(x)
+    split_at = int(np.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"{n} samples cannot be split into training and validation sets with "
+            f"validation_split={validation_split!r}: pass more data or another fraction."
+        )
+    arrays = (x, y, sample_weight)
+    return (tuple(None if a is None else a[:split_at] for a in arrays),
+            tuple(None if a is None else a[split_at:] for a in arrays))

@@ -6,7 +6,13 @@ from keras_ext.training.batches import unpack
 
 
 def distributed_batches(strategy, source):
-    """Yield (x, y, sample_weight) of per-replica values for one epoch of `source`.
+    """Yield (x, y, sample_weight) of per-replica values for one epoch of `source`."""
+    for element in distributed_dataset(strategy, source):
+        yield unpack(element, source.where, source.need_y)
+
+
+def distributed_dataset(strategy, source):
+    """One epoch of `source` as a distributed dataset.
 
     A tf.data source is distributed as it is; arrays are batched at their
     global batch size (`batch_size` is the global batch, as in `model.fit`).
@@ -21,8 +27,7 @@ def distributed_batches(strategy, source):
             "Under a tf.distribute strategy the Trainer takes arrays or a tf.data.Dataset; "
             "got a keras.utils.PyDataset."
         )
-    for element in strategy.experimental_distribute_dataset(dataset):
-        yield unpack(element, source.where, source.need_y)
+    return strategy.experimental_distribute_dataset(dataset)
 
 
 def _whole_epoch(source):

@@ -6,8 +6,12 @@ arrays come back (`stateless_call`, `jax.value_and_grad`,
 buffers are donated, so XLA updates them in place instead of copying.
 """
 
+import collections
+
 import jax
 import keras
+
+Steps = collections.namedtuple("Steps", ["train", "test", "predict", "train_chunk"])
 
 
 def model_state(model, with_optimizer=True):
@@ -52,7 +56,12 @@ def _update_metrics(model, loss_tracker, metric_vars, loss, x, y, y_pred, sample
 
 
 def make_steps(model, loss_tracker, jit=True):
-    """Return (train_step, test_step, predict_step) working on explicit state, jitted if `jit`."""
+    """Return the `Steps` (train, test, predict, train_chunk) on explicit state, jitted if `jit`.
+
+    `train_chunk(state, xs, ys, sws)` trains on batches stacked along a new
+    first axis (`steps_per_execution`) with `jax.lax.scan`, so one compiled
+    call runs them all; it returns the last step's logs and the new state.
+    """
     optimizer = model.optimizer
     grad_fn = jax.value_and_grad(model.compute_loss_and_updates, has_aux=True)
 
@@ -63,7 +72,8 @@ def make_steps(model, loss_tracker, jit=True):
             training=True, optimizer_variables=optimizer_vars,
         )
         loss, y_pred, non_trainable, metric_vars = aux
-        trainable, optimizer_vars = optimizer.stateless_apply(optimizer_vars, grads, trainable)
+        if trainable:  # a model without trainable weights has nothing to optimise, as in `fit`
+            trainable, optimizer_vars = optimizer.stateless_apply(optimizer_vars, grads, trainable)
         logs, metric_vars = _update_metrics(
             model, loss_tracker, metric_vars, loss, x, y, y_pred, sample_weight
         )
@@ -85,10 +95,25 @@ def make_steps(model, loss_tracker, jit=True):
         y_pred, _ = model.stateless_call(trainable, non_trainable, x, training=False)
         return y_pred
 
+    def train_chunk(state, xs, ys, sws):
+        if not jit:  # eager: a plain loop, so each step can be stepped through
+            for i in range(len(xs)):
+                logs, state = train_step(state, xs[i], None if ys is None else ys[i],
+                                         None if sws is None else sws[i])
+            return logs, state
+
+        def body(carry, batch):
+            logs, carry = train_step(carry, *batch)
+            return carry, logs
+
+        state, logs = jax.lax.scan(body, state, (xs, ys, sws))
+        return jax.tree_util.tree_map(lambda v: v[-1], logs), state
+
     if not jit:
-        return train_step, test_step, predict_step
-    return (
+        return Steps(train_step, test_step, predict_step, train_chunk)
+    return Steps(
         jax.jit(train_step, donate_argnums=0),
         jax.jit(test_step, donate_argnums=0),
         jax.jit(predict_step),
+        jax.jit(train_chunk, donate_argnums=0),
     )

@@ -1,8 +1,15 @@
 """TensorFlow train/test/predict steps of the Trainer: eager, tf.function, or XLA-compiled."""
 
+import collections
+import warnings
+
 import tensorflow as tf
 
+from keras_ext.training.batches import unpack
 from keras_ext.training.targets import check_targets
+
+Steps = collections.namedtuple(
+    "Steps", ["train", "test", "predict", "silent_train", "train_chunk", "train_iterator"])
 
 MODES = ("eager", "graph", "xla")
 
@@ -19,11 +26,16 @@ def _batch_size(x):
 
 
 def make_steps(model, loss_tracker, mode):
-    """Return (train_step, test_step, predict_step, silent_train_step) for `mode`.
+    """Return the `Steps` for `mode`.
 
-    Each takes one batch. `silent_train_step` trains like `train_step` but
-    returns nothing, so the metric results are not computed every step
-    when no callback reads per-batch logs.
+    `train`, `test`, `predict` and `silent_train` take one batch;
+    `silent_train` trains like `train` but returns nothing, so the metric
+    results are not computed every step when no callback reads per-batch
+    logs. For `steps_per_execution`, `train_chunk(xs, ys, sws, need_logs)`
+    trains on batches stacked along a new first axis, and
+    `train_iterator(iterator, count, need_logs)` pulls up to `count`
+    batches from a tf.data (or distributed) iterator inside the compiled
+    function; both return (steps trained, logs or None).
     """
     optimizer = model.optimizer
 
@@ -34,8 +46,13 @@ def make_steps(model, loss_tracker, mode):
             loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
             scaled = optimizer.scale_loss(loss)
         variables = model.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        optimizer.apply_gradients(zip(gradients, variables))
+        if variables:
+            gradients = tape.gradient(scaled, variables)
+            optimizer.apply_gradients(zip(gradients, variables))
+        else:
+            # As `fit` does: a model without trainable weights still updates its
+            # state (BatchNorm statistics, metrics) but has nothing to optimise.
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
         loss_tracker.update_state(_unscale_for_tracking(loss), sample_weight=_batch_size(x))
         model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
@@ -65,13 +82,48 @@ def make_steps(model, loss_tracker, mode):
 
         return step
 
-    steps = (
-        distributed(train_replica),
-        distributed(test_replica),
-        distributed(predict_replica, returns_logs=False),
-        distributed(train_replica, returns_logs=False),
-    )
-    if mode == "eager":
-        return steps
     jit = mode == "xla"
-    return tuple(tf.function(fn, jit_compile=jit, reduce_retracing=True) for fn in steps)
+
+    def compiled(fn, jit_compile=jit):
+        return fn if mode == "eager" else tf.function(fn, jit_compile=jit_compile, reduce_retracing=True)
+
+    train = compiled(distributed(train_replica, returns_logs=False))
+
+    # Explicit tf.while_loop rather than autograph, which would try to convert
+    # Keras's own code called from the loop body.
+    @tf.autograph.experimental.do_not_convert
+    def train_chunk(xs, ys, sws, need_logs):
+        count = tf.shape(xs)[0]
+
+        def body(i):
+            train(xs[i], None if ys is None else ys[i], None if sws is None else sws[i])
+            return (i + 1,)
+
+        tf.while_loop(lambda i: i < count, body, (tf.constant(0),))
+        return count, model.get_metrics_result() if need_logs else None
+
+    @tf.autograph.experimental.do_not_convert
+    def train_iterator(iterator, count, need_logs):
+        def cond(i, element):
+            return tf.logical_and(i < count, element.has_value())
+
+        def body(i, element):
+            train(*unpack(element.get_value(), "x"))
+            # Pull the next batch only if this call trains on it: a batch pulled
+            # here and not trained on would be lost to the next call.
+            following = tf.cond(i + 1 < count, iterator.get_next_as_optional, lambda: element)
+            return i + 1, following
+
+        trained, _ = tf.while_loop(cond, body, (tf.constant(0), iterator.get_next_as_optional()))
+        return trained, model.get_metrics_result() if need_logs else None
+
+    return Steps(
+        compiled(distributed(train_replica)),
+        compiled(distributed(test_replica)),
+        compiled(distributed(predict_replica, returns_logs=False)),
+        train,
+        # The loops call the (XLA-compiled, with mode="xla") one-step function;
+        # iterator ops cannot be XLA-compiled themselves.
+        compiled(train_chunk, jit_compile=False),
+        compiled(train_iterator, jit_compile=False),
+    )

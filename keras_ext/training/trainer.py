@@ -7,7 +7,9 @@ from keras_ext import _keras_internals
 from keras_ext import _resume_state as resume_state
 from keras_ext._validation import check_positive_int
 from keras_ext.training.batches import BatchSource
+from keras_ext.training.batches import same_shape_runs
 from keras_ext.training.batches import unpack
+from keras_ext.training.batches import validation_split_arrays
 from keras_ext.training.targets import check_targets
 
 MODES = ("eager", "graph", "xla")
@@ -47,6 +49,13 @@ class Trainer:
         loss: loss instance, function or name (required).
         metrics: list of metrics, as for `model.compile`.
         mode: `"eager"`, `"graph"` (default) or `"xla"`.
+        steps_per_execution: training steps per call of the compiled
+            function, as in `model.compile` (default 1). Batch callbacks
+            then run once per call, with the call's first and last step
+            numbers, as in `fit`. On TensorFlow, tf.data batches are pulled
+            inside the compiled function; arrays and a PyDataset's batches
+            are stacked and looped over inside it (on JAX with
+            `jax.lax.scan`).
 
     Example:
 
@@ -61,7 +70,8 @@ class Trainer:
     ['accuracy', 'loss']
     """
 
-    def __init__(self, model, optimizer="rmsprop", loss=None, metrics=None, mode="graph"):
+    def __init__(self, model, optimizer="rmsprop", loss=None, metrics=None, mode="graph",
+                 steps_per_execution=1):
         if not isinstance(model, keras.Model):
             raise ValueError(f"`model` must be a keras.Model, got model={model!r}.")
         if mode not in MODES:
@@ -70,6 +80,7 @@ class Trainer:
             raise ValueError("`loss` is required: pass a loss instance, function or name, got loss=None.")
         self.model = model
         self.mode = mode
+        self.steps_per_execution = check_positive_int("steps_per_execution", steps_per_execution)
         self.backend = keras.backend.backend()
         if self.backend not in ("tensorflow", "jax"):
             raise ValueError(f"Trainer supports the tensorflow and jax backends, not {self.backend!r}.")
@@ -77,7 +88,8 @@ class Trainer:
         with self._scope():
             # The Trainer runs its own steps; this compile gives the model the same
             # optimizer, loss and metrics for callbacks, evaluate and save.
-            model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+            model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                          steps_per_execution=self.steps_per_execution)
         self.optimizer = model.optimizer
         self.loss_tracker = model.metrics[0]
         if self.loss_tracker.name != "loss":
@@ -87,9 +99,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ public
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_data=None, shuffle=True, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
-            validation_freq=1, seed=None):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, seed=None):
         """Train for `epochs` epochs; return the `keras.callbacks.History`, like `model.fit`.
 
         `x` is a NumPy array (with `y`, optional `sample_weight`,
@@ -98,10 +110,17 @@ class Trainer:
         PyDataset's batches) take an order fixed by `(seed, epoch)`, so a run
         resumed at epoch e in a new process sees epoch e's batches; a
         tf.data Dataset shuffles itself. `steps_per_epoch` caps the batches
-        of each epoch.
+        of each epoch. As in `fit`, `validation_split` (arrays only) holds
+        out the last fraction of the samples, taken before shuffling, unless
+        `validation_data` is given; `class_weight` maps class indices to
+        sample weights of the training data (not the validation data).
         """
         epochs = check_positive_int("epochs", epochs)
-        source = BatchSource(x, y, sample_weight, batch_size, shuffle, where="x", seed=seed)
+        if validation_split and validation_data is None:
+            (x, y, sample_weight), validation_data = validation_split_arrays(
+                x, y, sample_weight, validation_split)
+        source = BatchSource(x, y, sample_weight, batch_size, shuffle, where="x", seed=seed,
+                             class_weight=class_weight)
         val_source = self._validation_source(validation_data, validation_batch_size or batch_size)
         steps = source.num_batches if steps_per_epoch is None else check_positive_int(
             "steps_per_epoch", steps_per_epoch)
@@ -196,17 +215,17 @@ class Trainer:
         # hooks, which waits for the step to finish; skip that when no callback listens.
         batch_hooks = _has_batch_hooks(callback_list, "train")
         trained = 0
-        for step, batch in enumerate(self._batches(source)):
-            if steps is not None and step >= steps:
-                break
-            if step < skip:
-                continue  # already trained before the checkpoint this run resumed from
+        for begin, end, execute in self._executions(source, steps, skip):
+            # As in `fit`: one begin/end pair of batch hooks per execution, numbered
+            # by its first and last step.
             if batch_hooks:
-                callback_list.on_train_batch_begin(step)
-            logs = self._train_batch(*batch, need_logs=batch_hooks)
-            trained += 1
+                callback_list.on_train_batch_begin(begin)
+            count, logs = execute(batch_hooks)
+            if count == 0:
+                break  # a dataset of unknown length ran out at the start of an execution
+            trained += count
             if batch_hooks:
-                callback_list.on_train_batch_end(step, logs)
+                callback_list.on_train_batch_end(end, logs)
             if model.stop_training:
                 break
         if trained == 0 and skip == 0:
@@ -254,8 +273,95 @@ class Trainer:
             return distributed_batches(self.strategy, source)
         return source.epoch_batches()
 
+    def _executions(self, source, steps, skip):
+        """Yield (first step, last step, execute) per execution of `steps_per_execution` steps;
+        `execute(need_logs)` trains and returns (steps trained, logs).
+
+        The last step is numbered `first + steps_per_execution - 1` even when
+        fewer batches were left, as `fit` numbers it for its batch callbacks.
+        """
+        spe = self.steps_per_execution
+        if spe == 1:
+            for step, batch in enumerate(self._batches(source)):
+                if steps is not None and step >= steps:
+                    break
+                if step < skip:
+                    continue  # already trained before the checkpoint this run resumed from
+                yield step, step, lambda need_logs, batch=batch: (
+                    1, self._train_batch(*batch, need_logs=need_logs))
+        elif self.backend == "tensorflow" and (source.kind == "dataset" or self._distributed):
+            yield from self._iterator_executions(source, steps, skip)
+        else:
+            for begin, batches in source.epoch_chunks(spe, skip, steps):
+                yield begin, begin + spe - 1, lambda need_logs, batches=batches: self._train_chunk(
+                    batches, need_logs)
+
+    def _iterator_executions(self, source, steps, skip):
+        """Executions that pull their batches from a tf.data iterator inside the compiled function."""
+        import tensorflow as tf
+
+        if self._distributed:
+            from keras_ext.training.distributed import distributed_dataset
+
+            iterator = iter(distributed_dataset(self.strategy, source))
+        else:
+            iterator = iter(source.data)
+        step = 0
+        for _ in range(skip):  # already trained before the checkpoint this run resumed from
+            if iterator.get_next_as_optional().has_value():
+                step += 1
+        if self._steps is None or self._retrace_requested():
+            # The first batch (or one after a callback asked for new steps) builds
+            # the steps; it trains as a one-step execution.
+            element = iterator.get_next_as_optional()
+            if not element.has_value():
+                return
+            batch = unpack(element.get_value(), source.where)
+            yield step, step, lambda need_logs: (1, self._train_batch(*batch, need_logs=need_logs))
+            step += 1
+        trained = [0]
+
+        def execute(need_logs, count):
+            done, logs = self._steps.train_iterator(iterator, tf.constant(count), need_logs)
+            trained[0] = int(done)
+            return trained[0], logs
+
+        while steps is None or step < steps:
+            count = self.steps_per_execution if steps is None else min(self.steps_per_execution, steps - step)
+            yield step, step + self.steps_per_execution - 1, lambda need_logs, count=count: execute(
+                need_logs, count)
+            # The execution has run when control comes back here.
+            step += trained[0]
+            if trained[0] < count:
+                return  # the dataset ran out
+
+    def _train_chunk(self, batches, need_logs):
+        """Train on one execution's batches; return (count, logs).
+
+        Batches of one shape are stacked and trained in one compiled call; a
+        batch of another shape (the uneven last one) gets a call of its own.
+        """
+        logs = None
+        for run in same_shape_runs(batches):
+            if len(run) == 1:
+                logs = self._train_batch(*run[0], need_logs=need_logs)
+                continue
+            self._prepare_steps(*run[0])
+            stacked = tuple(
+                None if run[0][i] is None else np.stack([_to_numpy(b[i]) for b in run])
+                for i in range(3)
+            )
+            if self.backend == "jax":
+                from keras_ext.training.jax_steps import publish_state
+
+                logs, self._state = self._steps.train_chunk(self._state, *stacked)
+                publish_state(self.model, self._state)
+            else:
+                _, logs = self._steps.train_chunk(*stacked, need_logs)
+        return len(batches), logs
+
     def _ensure_built(self, x, y, sample_weight):
-        """Build model, optimizer, loss and metrics eagerly on the first batch, then make the steps."""
+        """Build model, optimizer, loss and metrics on the first batch's shapes, then make the steps."""
         if self._steps is not None:
             return
         model = self.model
@@ -264,12 +370,11 @@ class Trainer:
                 None if v is None else self.strategy.experimental_local_results(v)[0]
                 for v in (x, y, sample_weight)
             )
-        y_pred = model(x, training=False)
-        check_targets(x, y, y_pred)
+        # Symbolically, as `fit` does: a model whose call has side effects must
+        # not run once more than it trains.
+        check_targets(x, y, _keras_internals.output_spec(model, x))
         if y is not None:
-            model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
-            model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-            model.reset_metrics()
+            _keras_internals.symbolic_build(model, x, y, sample_weight)
         self.optimizer.build(model.trainable_variables)
         if self.backend == "jax":
             from keras_ext.training import jax_steps
@@ -282,14 +387,7 @@ class Trainer:
             self._steps = tf_steps.make_steps(model, self.loss_tracker, self.mode)
 
     def _train_batch(self, x, y, sample_weight, need_logs=True):
-        self._ensure_built(x, y, sample_weight)
-        loop_state = resume_state.of(self.model)
-        if loop_state is not None and loop_state.retrace:
-            # A callback changed a value the compiled step holds as a constant
-            # (keras_ext's ReduceLROnPlateau on JAX): compile the steps again.
-            loop_state.retrace = False
-            self._steps = None
-            self._ensure_built(x, y, sample_weight)
+        self._prepare_steps(x, y, sample_weight)
         if self.backend == "jax":
             x, y, sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
             logs, self._state = self._steps[0](self._state, x, y, sample_weight)
@@ -298,6 +396,20 @@ class Trainer:
             publish_state(self.model, self._state)
             return logs
         return self._steps[0 if need_logs else 3](x, y, sample_weight)
+
+    def _prepare_steps(self, x, y, sample_weight):
+        """Build the steps on the first batch, and again when a callback asks for it."""
+        self._ensure_built(x, y, sample_weight)
+        if self._retrace_requested():
+            # A callback changed a value the compiled step holds as a constant
+            # (keras_ext's ReduceLROnPlateau on JAX): compile the steps again.
+            resume_state.of(self.model).retrace = False
+            self._steps = None
+            self._ensure_built(x, y, sample_weight)
+
+    def _retrace_requested(self):
+        loop_state = resume_state.of(self.model)
+        return loop_state is not None and loop_state.retrace
 
     def _jax_test_batch(self, state, x, y, sample_weight):
         from keras_ext.training.jax_steps import model_state
@@ -350,7 +462,9 @@ class Trainer:
 
     @staticmethod
     def _logs_to_floats(logs):
-        return {k: float(keras.ops.convert_to_numpy(v)) for k, v in logs.items()}
+        """Logs as `fit` gives them to callbacks: floats, or NumPy arrays for vector metrics
+        (such as `F1Score(average=None)`, logged per class); dict results are flattened."""
+        return _pythonify(logs)
 
 
 def _has_batch_hooks(callback_list, kind):
@@ -358,12 +472,28 @@ def _has_batch_hooks(callback_list, kind):
     names = (f"on_{kind}_batch_begin", f"on_{kind}_batch_end")
     if kind == "train":
         names += ("on_batch_begin", "on_batch_end")
-    base = keras.callbacks.Callback
-    return any(
-        getattr(type(callback), name) is not getattr(base, name)
-        for callback in callback_list.callbacks
-        for name in names
-    )
+    return any(_overrides(callback, name) for callback in callback_list.callbacks for name in names)
+
+
+def _overrides(callback, name):
+    """Whether `callback` has its own `name` hook: in its class, or set on the instance
+    (as `LambdaCallback` does)."""
+    base = getattr(keras.callbacks.Callback, name)
+    if hasattr(base, "_is_default"):  # Keras marks its do-nothing hooks, as CallbackList reads
+        return not getattr(getattr(callback, name), "_is_default", False)
+    return getattr(type(callback), name) is not base or name in vars(callback)
+
+
+def _pythonify(logs):
+    result = {}
+    for key, value in sorted(logs.items()):
+        if isinstance(value, dict):
+            result.update(_pythonify(value))
+            continue
+        value = keras.ops.convert_to_numpy(value)
+        # As Keras does: one number becomes a float, anything longer stays an array.
+        result[key] = float(value.reshape(())) if np.size(value) == 1 else value
+    return result
 
 
 def _to_numpy(value):

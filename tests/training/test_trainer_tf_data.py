@@ -29,6 +29,62 @@ def test_tf_data_with_sample_weights_matches_fit():
         np.testing.assert_allclose(history[key], expected[key], atol=1e-4, err_msg=key)
 
 
+@pytest.mark.parametrize("mode", ["graph", "eager", "xla"])
+def test_steps_per_execution_on_tf_data_matches_fit(mode):
+    """Batches are pulled inside the compiled function; the uneven last one and the
+    short last execution train as in fit."""
+    from tests.training.test_trainer_fit_arguments import _BatchNumbers
+
+    x, y = _data(n=70)
+    w = np.linspace(0.1, 1.0, len(x)).astype("float32")
+    dataset = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(16)
+    reference, twin = _pair()
+    reference.compile(**_compile_args(), steps_per_execution=3)
+    fit_numbers, trainer_numbers = _BatchNumbers(), _BatchNumbers()
+    kwargs = dict(epochs=2, validation_data=dataset, verbose=0)
+    expected = reference.fit(dataset, callbacks=[fit_numbers], **kwargs).history
+    trainer = Trainer(twin, mode=mode, steps_per_execution=3, **_compile_args())
+    history = trainer.fit(dataset, callbacks=[trainer_numbers], **kwargs).history
+    _assert_same_weights(reference, twin)
+    assert int(twin.optimizer.iterations) == int(reference.optimizer.iterations) == 10
+    for key in expected:
+        np.testing.assert_allclose(history[key], expected[key], atol=1e-4, err_msg=key)
+    assert [c[:2] for c in trainer_numbers.calls] == [c[:2] for c in fit_numbers.calls]
+
+
+def test_steps_per_execution_on_a_dataset_of_unknown_length():
+    x, y = _data(n=70)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16).filter(lambda a, b: True)
+    assert int(dataset.cardinality()) < 0
+    reference, twin = _pair()
+    reference.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    Trainer(twin, steps_per_execution=3, **_compile_args()).fit(dataset, epochs=2, verbose=0)
+    _assert_same_weights(reference, twin)
+    assert int(twin.optimizer.iterations) == 10
+
+
+def test_class_weight_on_tf_data_matches_fit():
+    x, y = _data()
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    # Every class has a weight: fit's tf.data path fails on a class missing from the dict.
+    class_weight = {0: 0.5, 1: 2.0, 2: 1.5, 3: 1.0}
+    reference, twin = _pair()
+    expected = reference.fit(dataset, epochs=2, class_weight=class_weight, verbose=0).history
+    history = Trainer(twin, **_compile_args()).fit(dataset, epochs=2, class_weight=class_weight,
+                                                   verbose=0).history
+    _assert_same_weights(reference, twin)
+    for key in expected:
+        np.testing.assert_allclose(history[key], expected[key], atol=1e-4, err_msg=key)
+
+
+def test_validation_split_refuses_a_dataset():
+    x, y = _data()
+    _, model = _pair()
+    with pytest.raises(ValueError, match="validation_split=0.2"):
+        Trainer(model, **_compile_args()).fit(
+            tf.data.Dataset.from_tensor_slices((x, y)).batch(16), validation_split=0.2, verbose=0)
+
+
 @pytest.mark.parametrize(
     "make_element",
     [
