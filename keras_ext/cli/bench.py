@@ -3,7 +3,8 @@
 from keras_ext._keras_internals import print_msg
 from keras_ext.cli.arg_types import positive_int
 
-ALL_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_xla", "trainer_eager", "bare_loop")
+ALL_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_spe", "trainer_xla", "trainer_eager",
+                "bare_loop")
 
 
 def add_parser(subparsers):
@@ -12,19 +13,24 @@ def add_parser(subparsers):
         help="benchmark model.fit against the Trainer and a bare GradientTape loop",
         description=(
             "Train SimpleCNN and FashionCNN on synthetic 28x28x1 data with every variant "
-            "(fit, fit with steps_per_execution, Trainer in each mode, the bare GradientTape "
-            "loop) in one process, interleaved; print a table and write results.json and "
-            "chart.png to --output. --quick finishes in about a minute on 2 CPU cores."
+            "(fit and the Trainer, each without and with steps_per_execution, the Trainer's "
+            "other modes, the bare GradientTape loop) in one process; report steady-state "
+            "steps/s (inside one fit call, after a warm-up epoch) and whole-call steps/s; "
+            "print a table and write results.json and chart.png to --output. --quick "
+            "finishes in about a minute on 2 CPU cores."
         ),
     )
     p.add_argument("--quick", action="store_true",
-                   help="SimpleCNN only, in-memory arrays, 10 steps x 3 repeats")
+                   help="SimpleCNN, batch 32, in-memory arrays; calls of 10 steps x 3 repeats")
     p.add_argument("--models", nargs="+", choices=("simplecnn", "fashioncnn"), default=None)
     p.add_argument("--batch-sizes", nargs="+", type=positive_int, default=None)
     p.add_argument("--data", nargs="+", choices=("arrays", "tf.data"), default=None)
     p.add_argument("--variants", nargs="+", default=None, choices=ALL_VARIANTS,
                    help="a subset of the variants (default: all)")
-    p.add_argument("--steps", type=positive_int, default=None, help="timed steps per repeat")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help="steps per whole-call repeat (default 30; 10 with --quick)")
+    p.add_argument("--steady-steps", type=positive_int, default=200,
+                   help="timed steps inside one fit call, after a warm-up epoch (default 200)")
     p.add_argument("--repeats", type=positive_int, default=None)
     p.add_argument("--output", default="benchmarks/results", help="directory for results.json and chart.png")
     p.set_defaults(run=run)
@@ -35,11 +41,12 @@ def settings_from_args(args):
     quick = args.quick
     return dict(
         models=args.models or (("simplecnn",) if quick else ("simplecnn", "fashioncnn")),
-        batch_sizes=args.batch_sizes or (32, 256),
+        batch_sizes=args.batch_sizes or ((32,) if quick else (32, 256)),
         data_kinds=args.data or (("arrays",) if quick else ("arrays", "tf.data")),
         steps=args.steps or (10 if quick else 30),
         repeats=args.repeats or (3 if quick else 5),
         variants=args.variants,
+        steady_steps=args.steady_steps,
     )
 
 

@@ -1,9 +1,18 @@
 """Steps per second of `model.fit` against the Trainer and a bare GradientTape loop.
 
 Every variant trains the same model (same initial weights) on the same data
-in one process. Variants are interleaved repeat by repeat, so a slow moment
-of the machine hits all of them alike; compilation and warm-up are excluded.
-Used by `benchmarks/fit_vs_custom.py` and `keras-ext bench`.
+in one process. Two measures:
+
+- steady state: one `fit` call of a warm-up epoch and then at least
+  `steady_steps` timed steps (in `steady_epochs` epochs), timed by a
+  callback at epoch ends (epoch hooks add no per-batch synchronisation);
+  this is training speed, without the cost of starting a call.
+- whole call: short calls of `steps` steps, repeated; each includes what a
+  call costs to start (data adapter, iterator, callbacks).
+
+Variants are interleaved, so a slow moment of the machine hits all of them
+alike; compilation is excluded. Used by `benchmarks/fit_vs_custom.py` and
+`keras-ext bench`.
 """
 
 import json
@@ -24,8 +33,13 @@ INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
+# Measured at steady state too: fit and the Trainer, each without and with steps_per_execution.
+STEADY_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_spe")
+
+
 def variant_names(backend):
-    names = ["fit", "fit_spe", "trainer_graph", "trainer_xla", "trainer_eager", "bare_loop"]
+    names = ["fit", "fit_spe", "trainer_graph", "trainer_spe", "trainer_xla", "trainer_eager",
+             "bare_loop"]
     if backend == "jax":
         # On JAX "graph" and "xla" are the same jitted step.
         names.remove("trainer_xla")
@@ -65,8 +79,10 @@ class _Variant:
             self._fit = model.fit
             self._run = self._run_fit
         elif name.startswith("trainer"):
-            trainer = Trainer(model, _optimizer(), _loss(), metrics=["accuracy"],
-                              mode=name.split("_", 1)[1])
+            spe = steps_per_execution if name == "trainer_spe" else 1
+            mode = "graph" if name == "trainer_spe" else name.split("_", 1)[1]
+            trainer = Trainer(model, _optimizer(), _loss(), metrics=["accuracy"], mode=mode,
+                              steps_per_execution=spe)
             self._fit = trainer.fit
             self._run = self._run_fit
         else:
@@ -83,11 +99,19 @@ class _Variant:
         dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(self.batch_size)
         return (dataset.prefetch(tf.data.AUTOTUNE), None)
 
-    def _run_fit(self, x, y):
-        """One epoch through `model.fit` or `Trainer.fit`, which take the same arguments."""
+    def _run_fit(self, x, y, epochs=1, callbacks=None):
+        """`epochs` passes through `model.fit` or `Trainer.fit`, which take the same arguments."""
         data_x, data_y = self._data(x, y)
         batch_size = self.batch_size if data_y is not None else None
-        self._fit(data_x, data_y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+        self._fit(data_x, data_y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0,
+                  callbacks=callbacks)
+
+    def steady_run(self, x, y, epochs):
+        """Steps/s of each timed epoch of one `fit` call: a warm-up epoch, then `epochs` more."""
+        clock = _EpochClock()
+        self._run_fit(x, y, epochs=1 + epochs, callbacks=[clock])
+        ends = clock.times
+        return [(ends[i + 1] - ends[i]) for i in range(1, len(ends) - 1)]
 
     def _run_bare(self, x, y):
         data_x, data_y = self._data(x, y)
@@ -99,8 +123,23 @@ class _Variant:
         return time.perf_counter() - start
 
 
+class _EpochClock(keras.callbacks.Callback):
+    """Records the time at the start of training and at each epoch's end.
+
+    Epoch ends come after the epoch's logs are read (a device sync), so the
+    time between two of them is the whole epoch's work.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.times = [time.perf_counter()]
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter())
+
+
 def run_benchmark(models=MODEL_NAMES, batch_sizes=(32, 256), data_kinds=DATA_KINDS, steps=30,
-                  repeats=5, warmup_steps=5, variants=None, steps_per_execution=10, log=print):
+                  repeats=5, warmup_steps=5, variants=None, steps_per_execution=10,
+                  steady_steps=200, steady_epochs=4, log=print):
     """Measure every combination; return a result dict (see `write_outputs`)."""
     backend = keras.backend.backend()
     variants = list(variants or variant_names(backend))
@@ -111,23 +150,27 @@ def run_benchmark(models=MODEL_NAMES, batch_sizes=(32, 256), data_kinds=DATA_KIN
             data_kinds = tuple(k for k in data_kinds if k != "tf.data")
     rng = np.random.default_rng(0)
     rows = []
+    epoch_steps = max(1, -(-steady_steps // steady_epochs))  # at least steady_steps in all
     for model_name in models:
         for batch_size in batch_sizes:
-            n = batch_size * steps
+            n = batch_size * max(steps, epoch_steps)
             x = rng.random((n, *INPUT_SHAPE)).astype("float32")
             y = rng.integers(0, NUM_CLASSES, n).astype("int32")
             for data_kind in data_kinds:
                 rows.extend(_measure_group(model_name, batch_size, data_kind, x, y, steps, repeats,
-                                           warmup_steps, variants, steps_per_execution, log))
+                                           warmup_steps, variants, steps_per_execution,
+                                           epoch_steps, steady_epochs, log))
     return {"environment": environment(), "settings": {
         "steps": steps, "repeats": repeats, "warmup_steps": warmup_steps,
+        "steady_steps": epoch_steps * steady_epochs, "steady_epochs": steady_epochs,
+        "steady_variants": [v for v in STEADY_VARIANTS if v in variants],
         "steps_per_execution": steps_per_execution, "optimizer": "RMSprop(1e-3)",
         "metrics": ["accuracy"], "input_shape": list(INPUT_SHAPE), "num_classes": NUM_CLASSES,
     }, "results": rows}
 
 
 def _measure_group(model_name, batch_size, data_kind, x, y, steps, repeats, warmup_steps,
-                   variants, steps_per_execution, log):
+                   variants, steps_per_execution, epoch_steps, steady_epochs, log):
     initial = make_model(model_name).get_weights()
     runners = []
     for name in variants:
@@ -138,9 +181,16 @@ def _measure_group(model_name, batch_size, data_kind, x, y, steps, repeats, warm
     for runner in runners:  # tracing, compilation, first-call allocations
         runner.timed_run(x[:warm], y[:warm])
     times = {r.name: [] for r in runners}
+    short_x, short_y = x[:batch_size * steps], y[:batch_size * steps]
     for _ in range(repeats):
         for runner in runners:
-            times[runner.name].append(runner.timed_run(x, y))
+            times[runner.name].append(runner.timed_run(short_x, short_y))
+    # Steady state: one long call per variant, the variants one after another.
+    steady = {}
+    long_x, long_y = x[:batch_size * epoch_steps], y[:batch_size * epoch_steps]
+    for runner in runners:
+        if runner.name in STEADY_VARIANTS:
+            steady[runner.name] = sorted(epoch_steps / s for s in runner.steady_run(long_x, long_y, steady_epochs))
     rows = []
     for name, seconds in times.items():
         rates = sorted(steps / s for s in seconds)
@@ -150,11 +200,20 @@ def _measure_group(model_name, batch_size, data_kind, x, y, steps, repeats, warm
             "steps_per_s_min": rates[0], "steps_per_s_max": rates[-1],
             "images_per_s_median": statistics.median(rates) * batch_size,
             "repeats": len(rates),
+            "call_seconds_median": statistics.median(seconds),
         }
+        line = (f"{model_name:10s} batch {batch_size:4d} {data_kind:7s} {name:14s} whole call "
+                f"{row['steps_per_s_median']:8.2f} steps/s [{rates[0]:.2f} .. {rates[-1]:.2f}]")
+        if name in steady:
+            epoch_rates = steady[name]
+            # Steps over the time of all timed epochs together (not a mean of rates).
+            total = epoch_steps * len(epoch_rates) / sum(epoch_steps / r for r in epoch_rates)
+            row.update({"steady_steps_per_s": total, "steady_steps_per_s_min": epoch_rates[0],
+                        "steady_steps_per_s_max": epoch_rates[-1],
+                        "steady_images_per_s": total * batch_size})
+            line += f"  steady {total:8.2f} steps/s [{epoch_rates[0]:.2f} .. {epoch_rates[-1]:.2f}]"
         rows.append(row)
-        log(f"{model_name:10s} batch {batch_size:4d} {data_kind:7s} {name:14s} "
-            f"{row['steps_per_s_median']:8.2f} steps/s  [{rates[0]:.2f} .. {rates[-1]:.2f}]  "
-            f"{row['images_per_s_median']:9.0f} img/s")
+        log(line)
     return rows
 
 
@@ -178,11 +237,14 @@ def environment():
 
 
 def ratios(results):
-    """Trainer graph / fit, Trainer graph / bare loop and graph / eager, per (model, batch, data) group."""
-    groups = {}
+    """Trainer / fit (steady state, with and without steps_per_execution, and whole call),
+    Trainer graph / bare loop and graph / eager, per (model, batch, data) group."""
+    groups, steadies = {}, {}
     for row in results["results"]:
         key = (row["model"], row["batch_size"], row["data"])
         groups.setdefault(key, {})[row["variant"]] = row["steps_per_s_median"]
+        if "steady_steps_per_s" in row:
+            steadies.setdefault(key, {})[row["variant"]] = row["steady_steps_per_s"]
     out = []
     for (model, batch, data), rates in groups.items():
         entry = {"model": model, "batch_size": batch, "data": data}
@@ -192,16 +254,22 @@ def ratios(results):
             entry["trainer_graph_over_bare_loop"] = rates["trainer_graph"] / rates["bare_loop"]
         if "trainer_eager" in rates and "trainer_graph" in rates:
             entry["graph_over_eager"] = rates["trainer_graph"] / rates["trainer_eager"]
+        steady = steadies.get((model, batch, data), {})
+        if "trainer_graph" in steady and "fit" in steady:
+            entry["steady_trainer_graph_over_fit"] = steady["trainer_graph"] / steady["fit"]
+        if "trainer_spe" in steady and "fit_spe" in steady:
+            entry["steady_trainer_spe_over_fit_spe"] = steady["trainer_spe"] / steady["fit_spe"]
         out.append(entry)
     return out
 
 
 def format_table(results):
-    lines = [f"{'model':10s} {'batch':>5s} {'data':7s} {'variant':14s} {'steps/s':>9s} "
-             f"{'min':>8s} {'max':>8s} {'images/s':>9s}"]
+    lines = [f"{'model':10s} {'batch':>5s} {'data':7s} {'variant':14s} {'steady':>9s} "
+             f"{'call':>9s} {'min':>8s} {'max':>8s} {'images/s':>9s}   (steps/s)"]
     for r in results["results"]:
+        steady = f"{r['steady_steps_per_s']:9.2f}" if "steady_steps_per_s" in r else f"{'-':>9s}"
         lines.append(f"{r['model']:10s} {r['batch_size']:5d} {r['data']:7s} {r['variant']:14s} "
-                     f"{r['steps_per_s_median']:9.2f} {r['steps_per_s_min']:8.2f} "
+                     f"{steady} {r['steps_per_s_median']:9.2f} {r['steps_per_s_min']:8.2f} "
                      f"{r['steps_per_s_max']:8.2f} {r['images_per_s_median']:9.0f}")
     lines.append("")
     for entry in ratios(results):
@@ -241,7 +309,7 @@ def plot(results, path):
         ax.bar(positions, med, width, yerr=[low, high], label=variant, capsize=2)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([f"{m}\nbatch {b}\n{d}" for m, b, d in groups], fontsize=8)
-    ax.set_ylabel("images / s (median, min-max bars)")
+    ax.set_ylabel("images / s, whole call (median, min-max bars)")
     env = results["environment"]
     ax.set_title(f"fit vs Trainer vs bare loop - {env['backend']} on {env.get('device', '?')}", fontsize=10)
     ax.legend(fontsize=8, ncol=3)
