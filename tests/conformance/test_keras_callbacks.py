@@ -17,9 +17,6 @@ Excluded, with the reason:
 - `ReduceLROnPlateauTest.test_throws_when_optimizer_has_schedule`: it
   asserts that a learning-rate schedule is refused; keras_ext's
   ReduceLROnPlateau supports schedules on purpose (it scales them).
-Expected to fail until keras_ext's ReduceLROnPlateau is fixed (xfail, not
-strict): `test_verbose_logging`, because that class prints its message
-instead of sending it through Keras's `io_utils.print_msg`.
 Run on the TensorFlow backend; on JAX the same tests run too (they are
 backend-agnostic), except where Keras itself skips them.
 """
@@ -108,26 +105,17 @@ _SCHEDULES_SUPPORTED = pytest.mark.skip(
     reason="keras_ext's ReduceLROnPlateau supports learning-rate schedules on purpose; "
     "Keras's test asserts they are refused")
 
-# Known failure in keras_ext/callbacks/reduce_lr_on_plateau.py (not the Trainer's):
-# its verbose message goes to print(), so Keras's logging (assertLogs) never sees it.
-# The fix (io_utils.print_msg) is under way; non-strict so the fix shows as XPASS.
-_PRINT_NOT_PRINT_MSG = pytest.mark.xfail(
-    reason="keras_ext's ReduceLROnPlateau prints its message instead of io_utils.print_msg "
-    "(issue 9 item 7, fixed by the callbacks' owner)", raises=AssertionError, strict=False)
-
 
 @pytest.mark.usefixtures("keras_ext_reduce_lr")
 class TestKerasExtReduceLROnPlateauUnderFit(_RLROP):
     test_throws_when_optimizer_has_schedule = _marked(
         _SCHEDULES_SUPPORTED, _RLROP.test_throws_when_optimizer_has_schedule)
-    test_verbose_logging = _marked(_PRINT_NOT_PRINT_MSG, _RLROP.test_verbose_logging)
 
 
 @pytest.mark.usefixtures("keras_ext_reduce_lr", "fit_via_trainer")
 class TestKerasExtReduceLROnPlateauViaTrainer(_RLROP):
     test_throws_when_optimizer_has_schedule = _marked(
         _SCHEDULES_SUPPORTED, _RLROP.test_throws_when_optimizer_has_schedule)
-    test_verbose_logging = _marked(_PRINT_NOT_PRINT_MSG, _RLROP.test_verbose_logging)
 
 
 # Keras's own classes are imported above only to be subclassed: pytest would collect
