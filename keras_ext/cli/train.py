@@ -142,13 +142,16 @@ def run(args):
         callbacks, manager = make_callbacks(args)
     keras.utils.set_random_seed(args.seed)
     dataset = data.load(args.dataset, batch_size=args.batch_size, seed=args.seed)
+    try:
+        model = build_model(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)
+    except ValueError as e:  # FashionCNN flattens, so small images leave it nothing to pool
+        raise UsageError(f"--model {args.model} cannot take images of shape {dataset.input_shape}: {e}") from e
     print_msg(
         f"keras-ext train: {args.model} on {args.dataset} "
         f"({len(dataset.arrays.x_train)} train / {len(dataset.arrays.x_val)} validation images, "
         f"shape {dataset.input_shape}, {dataset.num_classes} classes), "
         f"{args.epochs} epochs, batch {args.batch_size}, backend {keras.backend.backend()}",
     )
-    model = build_model(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)
     compile_default(model, args.learning_rate, args.decay_steps, args.decay_rate)
     history = model.fit(
         dataset.train,

@@ -64,6 +64,13 @@ def test_bad_npz_exits_2_with_one_line_before_training(tmp_path, capsys, case):
     assert sorted(os.listdir(tmp_path)) == ["data.npz"]
 
 
+def test_images_too_small_for_the_model_exit_2_before_training(tmp_path, capsys):
+    npz = _npz(tmp_path)  # 8x8 images: FashionCNN's two conv+pool stages leave nothing
+    assert main(["train", "--model", "fashioncnn", "--dataset", npz, "--output", str(tmp_path / "out")]) == 2
+    assert_one_error_line(capsys, "--model fashioncnn cannot take images of shape (8, 8, 1)")
+    assert sorted(os.listdir(tmp_path)) == ["data.npz"]
+
+
 def test_good_npz_passes_the_checks(tmp_path):
     arrays = _inputs.load_checked_arrays(_npz(tmp_path))
     assert arrays.input_shape == (8, 8, 1) and arrays.num_classes == 3
