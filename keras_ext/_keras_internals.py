@@ -162,3 +162,62 @@ def keras_tuner_chief_modules():
                 f"keras_tuner.src.distribute.oracle_chief.{name} is missing in the installed keras-tuner"
             )
     return protos, oracle_chief
+
+
+def tuner_build(tuner, hyperparameters):
+    """`Tuner._try_build(hp)`: build (and compile) a trial's model as keras-tuner does, with its retries."""
+    if not hasattr(tuner, "_try_build"):
+        raise _tuner_changed("Tuner._try_build")
+    return tuner._try_build(hyperparameters)
+
+
+def tuner_checkpoint_path(tuner, trial_id):
+    """`Tuner._get_checkpoint_fname(trial_id)`: where keras-tuner saved a trial's best weights."""
+    if not hasattr(tuner, "_get_checkpoint_fname"):
+        raise _tuner_changed("Tuner._get_checkpoint_fname")
+    return tuner._get_checkpoint_fname(trial_id)
+
+
+def _tuner_changed(what):
+    import keras_tuner
+
+    return KerasInternalsChanged(
+        f"keras_ext relies on the keras-tuner internal {what}, which is missing in the installed "
+        f"keras-tuner {keras_tuner.__version__} (keras_ext was tested with 1.4.8)."
+    )
+
+
+# ------------------------------------------------------- JAX trainer state
+def jax_compute_loss_and_updates(model):
+    """The JAX trainer's `compute_loss_and_updates` (a stateless forward pass, loss and loss scaling).
+
+    `stateless_call` plus `stateless_compute_loss` are public, but forward-pass
+    losses reach the loss only through the trainer's private
+    `_losses_override`, which this method handles.
+    """
+    method = getattr(model, "compute_loss_and_updates", None)
+    if method is None:
+        raise _changed("the JAX trainer's Model.compute_loss_and_updates", "is missing")
+    return method
+
+
+def publish_jax_state(model, trainable, non_trainable, optimizer_variables, metrics_variables):
+    """Hand arrays to Keras's JAX trainer, which assigns them on the next `jax_state_sync()`.
+
+    Keras's JAX `fit` keeps its state in `model._jax_state` and
+    `jax_state_sync()` (called by callbacks that read the model) writes it
+    back to the variables unless `model._jax_state_synced` is set.
+    """
+    if not hasattr(model, "jax_state_sync"):
+        raise _changed("Model.jax_state_sync (the JAX trainer's state hand-back)", "is missing")
+    state = {"trainable_variables": trainable, "non_trainable_variables": non_trainable,
+             "metrics_variables": metrics_variables}
+    if optimizer_variables is not None:  # None during evaluation, which leaves the optimizer alone
+        state["optimizer_variables"] = optimizer_variables
+    model._jax_state = state
+    model._jax_state_synced = False
+
+
+def mark_jax_state_synced(model):
+    """Tell Keras's JAX trainer the variables already hold the latest state."""
+    model._jax_state_synced = True

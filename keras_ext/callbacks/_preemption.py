@@ -68,7 +68,12 @@ class PreemptionGuard:
         callback_list = _calling_callback_list()
         self._callback_list = None if callback_list is None else weakref.ref(callback_list)
         for signum in SIGNALS:
-            self._previous[signum] = signal.getsignal(signum)
+            previous = signal.getsignal(signum)
+            owner = getattr(previous, "__self__", None)
+            if isinstance(owner, PreemptionGuard) and owner is not self:
+                # Left by a fit that raised: chain to what it replaced, not to it.
+                previous = owner._previous.pop(signum, signal.SIG_DFL)
+            self._previous[signum] = previous
             signal.signal(signum, self._handle)
         return True
 

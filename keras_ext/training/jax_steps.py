@@ -11,6 +11,8 @@ import collections
 import jax
 import keras
 
+from keras_ext import _keras_internals
+
 Steps = collections.namedtuple("Steps", ["train", "test", "predict", "train_chunk"])
 
 
@@ -33,14 +35,7 @@ def publish_state(model, state):
     so a checkpoint written mid-epoch sees the current weights.
     """
     trainable, non_trainable, optimizer_vars, metric_vars = state
-    model._jax_state = {
-        "trainable_variables": trainable,
-        "non_trainable_variables": non_trainable,
-        "metrics_variables": metric_vars,
-    }
-    if optimizer_vars is not None:  # None during evaluation, which leaves the optimizer alone
-        model._jax_state["optimizer_variables"] = optimizer_vars
-    model._jax_state_synced = False
+    _keras_internals.publish_jax_state(model, trainable, non_trainable, optimizer_vars, metric_vars)
 
 
 def _update_metrics(model, loss_tracker, metric_vars, loss, x, y, y_pred, sample_weight):
@@ -63,7 +58,8 @@ def make_steps(model, loss_tracker, jit=True):
     call runs them all; it returns the last step's logs and the new state.
     """
     optimizer = model.optimizer
-    grad_fn = jax.value_and_grad(model.compute_loss_and_updates, has_aux=True)
+    compute_loss_and_updates = _keras_internals.jax_compute_loss_and_updates(model)
+    grad_fn = jax.value_and_grad(compute_loss_and_updates, has_aux=True)
 
     def train_step(state, x, y, sample_weight):
         trainable, non_trainable, optimizer_vars, metric_vars = state
@@ -81,7 +77,7 @@ def make_steps(model, loss_tracker, jit=True):
 
     def test_step(state, x, y, sample_weight):
         trainable, non_trainable, metric_vars = state
-        _, aux = model.compute_loss_and_updates(
+        _, aux = compute_loss_and_updates(
             trainable, non_trainable, metric_vars, x, y, sample_weight, training=False
         )
         loss, y_pred, non_trainable, metric_vars = aux

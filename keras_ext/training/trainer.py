@@ -255,7 +255,7 @@ class Trainer:
             _assign(model.trainable_variables, state[0])
             _assign(model.non_trainable_variables, state[1])
             _assign(model.metrics_variables, state[2])
-            model._jax_state_synced = True
+            _keras_internals.mark_jax_state_synced(model)
         logs = self._logs_to_floats(model.get_metrics_result())
         callback_list.on_test_end(logs)
         return logs

@@ -12,6 +12,7 @@ import time
 import keras
 import keras_tuner
 
+from keras_ext import _keras_internals
 from keras_ext.tuning.trial_history import TrialHistory
 
 
@@ -55,14 +56,14 @@ class _KerasExtTrials:
         return results
 
     def load_model(self, trial):
-        model = self._try_build(trial.hyperparameters)
+        model = _keras_internals.tuner_build(self, trial.hyperparameters)
         if not model.built:
             return super().load_model(trial)
         # With the optimizer built, the checkpoint's optimizer state loads too
         # (Keras skips it, with a warning, into an unbuilt optimizer).
         if model.optimizer is not None:
             model.optimizer.build(model.trainable_variables)
-        model.load_weights(self._get_checkpoint_fname(trial.trial_id))
+        model.load_weights(_keras_internals.tuner_checkpoint_path(self, trial.trial_id))
         return model
 
     def on_trial_end(self, trial):
@@ -91,8 +92,7 @@ def _serve_until_done(oracle, poll_seconds=0.2):
     from concurrent import futures
 
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief
+    protos, oracle_chief = _keras_internals.keras_tuner_chief_modules()
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
     servicer = oracle_chief.OracleServicer(oracle)

@@ -258,6 +258,8 @@ def _make_objective(objective, direction, hypermodel):
     if direction is None:
         base = objective[len("val_"):] if objective.startswith("val_") else objective
         direction = getattr(hypermodel, "metric_directions", {}).get(base)
-    if direction is None:
-        direction = keras_tuner.engine.metrics_tracking.infer_metric_direction(objective)
+    if direction is None:  # the rule CheckpointManager and ReduceLROnPlateau use too
+        from keras_ext.callbacks._direction import metric_direction
+
+        direction = metric_direction(objective)
     return keras_tuner.Objective(objective, direction)

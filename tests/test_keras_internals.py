@@ -1,0 +1,91 @@
+"""The fence around Keras / keras-tuner internals: each still exists here, and nothing else reaches them.
+
+If Keras changes an internal, these tests (and the accessor itself, at run
+time) say which one and the installed version, instead of keras_ext silently
+training a batch twice or skipping a resume.
+"""
+
+import os
+import re
+
+import keras
+import pytest
+
+from keras_ext import _keras_internals as internals
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = os.path.join(ROOT, "keras_ext")
+
+# Every private name the fence wraps; no other module of the package may use them.
+INTERNALS = (r"keras\.src", r"keras_tuner\.src", r"\._jax_state", r"\._learning_rate\b",
+             r"(?<!self)\._direction\b", r"\._try_build", r"_get_checkpoint_fname",
+             r"\.compute_loss_and_updates", r"\._initial_epoch\s*=", r"metrics_tracking")
+
+
+def _sources():
+    for folder, _, names in os.walk(PACKAGE):
+        for name in names:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8") as f:
+                    yield os.path.relpath(path, ROOT), f.read()
+
+
+def _code_lines(text):
+    """Lines outside docstrings and comments (a docstring may name an internal to explain it)."""
+    text = re.sub(r'"""(?:.|\n)*?"""', "", text)
+    lines = [line.split("#")[0] for line in text.splitlines()]
+    # keras_ext's own modules may be named like an internal (callbacks._learning_rate).
+    return [line for line in lines if not re.match(r"\s*(from|import) keras_ext\b", line)]
+
+
+def test_internals_are_referenced_from_the_fence_module_only():
+    offenders = []
+    for path, text in _sources():
+        if path == os.path.join("keras_ext", "_keras_internals.py"):
+            continue
+        for line in _code_lines(text):
+            offenders += [f"{path}: {line.strip()}" for p in INTERNALS if re.search(p, line)]
+    assert not offenders, offenders
+
+
+def test_no_keras_ext_attribute_on_user_objects_but_the_resume_handle():
+    from keras_ext import _resume_state
+
+    names = set()
+    for _, text in _sources():
+        for line in _code_lines(text):
+            names.update(re.findall(r"\b_keras_ext_\w+", line))
+    assert names <= {_resume_state.ATTRIBUTE}, names
+
+
+def test_every_fenced_keras_internal_exists_in_the_installed_keras():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)), "mse")
+    internals.set_initial_epoch(model, 2)
+    assert internals.initial_epoch(model) == 2
+    internals.clear_initial_epoch(model)
+    assert internals.initial_epoch(model) is None
+    assert isinstance(internals.schedule_of(model.optimizer), keras.optimizers.schedules.ExponentialDecay)
+    accuracy = keras.metrics.SparseCategoricalAccuracy()
+    assert internals.metric_direction(accuracy) == "max"
+    internals.print_msg("keras_ext: print_msg works")
+
+
+@pytest.mark.tensorflow_only
+def test_every_fenced_keras_tuner_internal_exists_in_the_installed_keras_tuner():
+    protos, oracle_chief = internals.keras_tuner_chief_modules()
+    assert hasattr(protos, "get_service_grpc") and hasattr(oracle_chief, "OracleServicer")
+    import keras_tuner
+
+    assert hasattr(keras_tuner.Tuner, "_try_build") and hasattr(keras_tuner.Tuner, "_get_checkpoint_fname")
+
+
+def test_a_missing_internal_fails_loudly_naming_the_keras_version():
+    class NotAKerasModel:
+        pass
+
+    with pytest.raises(internals.KerasInternalsChanged, match=re.escape(f"Keras {keras.__version__}")):
+        internals.set_initial_epoch(NotAKerasModel(), 1)
+    with pytest.raises(internals.KerasInternalsChanged, match="_learning_rate"):
+        internals.schedule_of(object())
