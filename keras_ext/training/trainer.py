@@ -144,9 +144,12 @@ class Trainer:
                                  initial_epoch, epochs, callback_list, loop_state)
         finally:
             # However fit ends (an exception, KeyboardInterrupt): nothing of this
-            # resume is left for the next fit.
+            # resume is left for the next fit, and on JAX the variables get the
+            # step's arrays back (the ones they held were donated to it).
             loop_state.clear()
             loop_state.skips_batches = False
+            if self.backend == "jax":
+                _keras_internals.sync_jax_state(model)
         return model.history
 
     def _fit_epochs(self, source, val_source, steps, validation_steps, validation_freq,
