@@ -143,7 +143,7 @@ def match(saved_specs, variables, limit=10):
             continue
         used.add(key)
         spec = _spec(variable)
-        if saved["shape"] != spec["shape"] or saved["dtype"] != spec["dtype"]:
+        if saved["shape"] != spec["shape"] or not _dtypes_fit(saved["dtype"], spec["dtype"]):
             problems.append(
                 f"checkpoint {saved['path']!r} {tuple(saved['shape'])} {saved['dtype']} "
                 f"vs model {spec['path']!r} {tuple(spec['shape'])} {spec['dtype']}"
@@ -158,6 +158,27 @@ def match(saved_specs, variables, limit=10):
     if len(problems) > limit:
         problems = problems[:limit] + [f"... and {len(problems) - limit} more"]
     return pairs, problems
+
+
+def _dtypes_fit(saved, live):
+    """Equal dtypes, or two integer dtypes.
+
+    SeedGenerator states (what Dropout draws from) are int64 on TensorFlow
+    and uint32 on JAX; letting integers meet is what makes a checkpoint
+    restore on the other backend. `plan_restore` checks every value fits.
+    """
+    return saved == live or (np.issubdtype(np.dtype(saved), np.integer) and np.issubdtype(np.dtype(live), np.integer))
+
+
+def _converted(value, variable):
+    """`(value in the variable's dtype, None)`, or `(None, problem)` if an integer does not fit it."""
+    dtype = np.dtype(keras.backend.standardize_dtype(variable.dtype))
+    if value.dtype == dtype:
+        return value, None
+    converted = value.astype(dtype)
+    if not np.array_equal(converted.astype(value.dtype), value):
+        return None, f"{variable.path!r}: the checkpoint's {value.dtype} values do not fit {dtype}"
+    return converted, None
 
 
 def mismatches(saved_specs, variables, limit=10):
@@ -189,7 +210,11 @@ def plan_restore(path, state, arrays, model, groups):
         if problems:
             counts = f"{len(saved)} in the checkpoint, {len(live.get(group, []))} in the model"
             report.append(f"{group} variables ({counts}):\n  " + "\n  ".join(problems))
-        plan.extend((variable, arrays[f"{group}/{index:05d}"]) for index, variable in pairs)
+        for index, variable in pairs:
+            value, problem = _converted(arrays[f"{group}/{index:05d}"], variable)
+            if problem:
+                report.append(f"{group} variables: {problem}")
+            plan.append((variable, value))
     if report:
         raise CheckpointMismatchError(
             f"Checkpoint {path} does not fit this model (saved from "
