@@ -16,6 +16,7 @@ nothing.
 import collections
 import contextlib
 import re
+import weakref
 
 import keras
 import numpy as np
@@ -63,12 +64,17 @@ def _spec(variable):
     }
 
 
+# model -> {"key", "reader"}: one traced reader per model, kept across fits and
+# managers (tracing costs tens of milliseconds) without an attribute on the model.
+_READERS = weakref.WeakKeyDictionary()
+
+
 def _read_values(variables, cache):
     """The variables' current values as NumPy copies.
 
     On TensorFlow one `tf.function` reads them all (about 5x faster than one
     eager read per variable, which matters on the training thread); it is
-    kept in `cache`, a dict the caller owns, not on the model.
+    kept in `cache` (per model, in `_READERS`).
     """
     if keras.backend.backend() != "tensorflow":
         return [np.array(keras.ops.convert_to_numpy(v.value), copy=True) for v in variables]
@@ -81,7 +87,7 @@ def _read_values(variables, cache):
     return [np.array(value, copy=True) for value in cache["reader"]()]
 
 
-def snapshot(model, cache=None):
+def snapshot(model):
     """Copy every variable's value to host memory; return `(arrays, specs)`."""
     from keras_ext import _keras_internals
 
@@ -89,7 +95,11 @@ def snapshot(model, cache=None):
     arrays, specs = {}, {}
     groups = variable_groups(model)
     flat = [v for variables in groups.values() for v in variables]
-    values = iter(_read_values(flat, {} if cache is None else cache))
+    try:
+        cache = _READERS.setdefault(model, {})
+    except TypeError:  # not weak-referenceable: no cache
+        cache = {}
+    values = iter(_read_values(flat, cache))
     for group, variables in groups.items():
         specs[group] = []
         for index, variable in enumerate(variables):

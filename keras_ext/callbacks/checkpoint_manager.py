@@ -195,7 +195,6 @@ class CheckpointManager(keras.callbacks.Callback):
         self._lock = threading.Lock()
         self._writer = None
         self._writer_error = None
-        self._read_cache = {}
         self._preemption = PreemptionGuard()
         self._before_commit = None  # test hook, called inside a write before its commit
         self._reset_run_state()
@@ -448,7 +447,7 @@ class CheckpointManager(keras.callbacks.Callback):
 
     def _save(self, epoch, step_in_epoch, logs, score=None):
         model = self.model
-        arrays, specs = training_state.snapshot(model, self._read_cache)
+        arrays, specs = training_state.snapshot(model)
         step = self._global_step(model)
         self._step = step
         self._last_write_step = step
