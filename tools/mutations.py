@@ -80,8 +80,8 @@ MUTATIONS = (
         name="assign-while-checking",
         guarantee="a restore is all or nothing: a late mismatch leaves every variable unchanged",
         path="keras_ext/callbacks/_training_state.py",
-        old='        plan.extend((variable, arrays[f"{group}/{index:05d}"]) for index, variable in pairs)',
-        new='        [variable.assign(arrays[f"{group}/{index:05d}"]) for index, variable in pairs]',
+        old="            plan.append((variable, value))",
+        new="            variable.assign(value)",
         tests=("tests/callbacks/test_restore_all_or_nothing.py",),
     ),
     Mutation(
