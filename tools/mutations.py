@@ -140,6 +140,46 @@ MUTATIONS = (
         new="        if True:\n            return True",
         tests=("tests/callbacks/test_preemption.py",),
     ),
+    Mutation(
+        name="write-without-temporary-name",
+        guarantee="a checkpoint is written under a temporary name and committed by one rename",
+        path="keras_ext/callbacks/_checkpoint_files.py",
+        old='tmp = os.path.join(directory, f".tmp-{name}-{token}")',
+        new="tmp = os.path.join(directory, name)",
+        tests=("tests/callbacks/test_sigkill_exactness.py",),
+    ),
+    Mutation(
+        name="rotation-off-by-one",
+        guarantee="max_to_keep keeps exactly the newest N checkpoints",
+        path="keras_ext/callbacks/_retention.py",
+        old="return set(steps if self.n is None else steps[-self.n:])",
+        new="return set(steps if self.n is None else steps[-(self.n + 1):])",
+        tests=("tests/callbacks/test_checkpoint_manager.py",),
+    ),
+    Mutation(
+        name="resume-one-batch-late",
+        guarantee="a mid-epoch checkpoint resumes at the next untrained batch",
+        path="keras_ext/callbacks/_fit_resume.py",
+        old='epoch, batches = state["epoch"], state["step_in_epoch"]',
+        new='epoch, batches = state["epoch"], state["step_in_epoch"] + 1',
+        tests=("tests/callbacks/test_checkpoint_manager.py", "tests/callbacks/test_trainer_resume.py"),
+    ),
+    Mutation(
+        name="resume-one-batch-early",
+        guarantee="a mid-epoch checkpoint never trains a batch twice",
+        path="keras_ext/callbacks/_fit_resume.py",
+        old='epoch, batches = state["epoch"], state["step_in_epoch"]',
+        new='epoch, batches = state["epoch"], max(state["step_in_epoch"] - 1, 0)',
+        tests=("tests/callbacks/test_checkpoint_manager.py", "tests/callbacks/test_trainer_resume.py"),
+    ),
+    Mutation(
+        name="iterations-not-restored",
+        guarantee="the optimizer's iterations (and so the schedule) resume where they were",
+        path="keras_ext/callbacks/_training_state.py",
+        old="        variable.assign(value)",
+        new='        if "iteration" not in variable.path:\n            variable.assign(value)',
+        tests=("tests/callbacks/test_checkpoint_manager.py",),
+    ),
 )
 
 

@@ -99,15 +99,37 @@ def test_fit_killed_early_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exac
             _assert_epoch_logs_match(epoch_logs, reference[epoch])
 
 
-def _trainer_available():
-    try:
-        from keras_ext.training import Trainer  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _assert_every_listed_checkpoint_is_whole(tmp_path, run):
+    from keras_ext.callbacks import _checkpoint_files as files
+
+    for _, path in files.list_checkpoints(str(tmp_path / "ckpt")):
+        files.read_checkpoint(path)  # raises CorruptCheckpointError for a torn one
+    assert not any(n.startswith("ckpt-") and "." in n for n in _listing(tmp_path)), run
 
 
-@pytest.mark.skipif(not _trainer_available(), reason="keras_ext.training.Trainer is not there yet")
+def test_fit_killed_inside_the_rename_after_it_and_while_deleting_ends_exactly(tmp_path):
+    """Kills in the commit rename, right after it (before rotation) and halfway through a delete."""
+    _check(_run(tmp_path, "reference", "--reference", weights="reference.npz"), 0)
+    plan = [
+        ("rename", ["--kill", "rename:8"]),      # ckpt-8 written, not renamed in: resumes at ckpt-4
+        ("renamed", ["--kill", "renamed:16"]),   # ckpt-16 committed, ckpt-4 not yet rotated out
+        ("delete", ["--kill", "delete:any"]),    # a rotated-out checkpoint half deleted
+    ]
+    for run, args in plan:
+        _check(_run(tmp_path, run, *args), KILLED)
+        _assert_every_listed_checkpoint_is_whole(tmp_path, run)
+    listing = _listing(tmp_path)
+    assert "ckpt-16" in listing and any(n.startswith(".trash-ckpt-") for n in listing), listing
+
+    finished = _run(tmp_path, "final")
+    _check(finished, 0)
+    assert _listing(tmp_path) == ["ckpt-24", "ckpt-28", "ckpt-30"]  # no leftovers
+    _assert_same_weights(tmp_path, "final.npz", "reference.npz")
+    reference = dict(_epoch_logs(tmp_path)["reference"])
+    for epoch, epoch_logs in _epoch_logs(tmp_path)["final"]:
+        _assert_epoch_logs_match(epoch_logs, reference[epoch])
+
+
 def test_trainer_killed_mid_epoch_and_mid_write_ends_exactly(tmp_path):
     _check(_run(tmp_path, "reference", "--reference", "--trainer", weights="reference.npz"), 0)
     _check(_run(tmp_path, "mid_epoch", "--trainer", "--kill", "step:14"), KILLED)

@@ -8,6 +8,11 @@ kills itself with SIGKILL where `--kill` says:
     epoch_end:E    at the end of epoch E (its epoch-end checkpoint not yet written)
     epoch_begin:E  at the start of epoch E, just after epoch E-1's checkpoint was written
     write:N        inside the write of ckpt-N, after its data files, before its manifest
+    rename:N       in the rename that commits ckpt-N, before it happens
+    renamed:N      just after the rename that commits ckpt-N (before the directory fsync and
+                   the rotation that follows the save)
+    delete:any     halfway through deleting a checkpoint rotated out (or replaced): one file of
+                   its renamed-away directory removed, the rest not
 
 Each finished epoch appends `{"run": ..., "epoch": e, "logs": {...}}` to
 `--log`; a run that finishes saves the final variables to `--weights`.
@@ -27,6 +32,31 @@ import sys
 def _kill_now():
     sys.stdout.flush()
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _kill_in_file_operations(kind, value):
+    """Patch os.replace / shutil.rmtree in this process so the kill lands inside a commit or a delete."""
+    import shutil
+
+    real_replace, real_rmtree = os.replace, shutil.rmtree
+
+    def replace(src, dst, *args, **kwargs):
+        commits = os.path.basename(os.fspath(dst)) == f"ckpt-{value}" and os.path.basename(
+            os.fspath(src)).startswith(".tmp-")
+        if commits and kind == "rename":
+            _kill_now()
+        real_replace(src, dst, *args, **kwargs)
+        if commits and kind == "renamed":
+            _kill_now()
+
+    def rmtree(path, *args, **kwargs):
+        if kind == "delete" and os.path.basename(os.fspath(path)).startswith(".trash-ckpt-"):
+            names = sorted(os.listdir(path))
+            os.remove(os.path.join(path, names[0]))
+            _kill_now()
+        real_rmtree(path, *args, **kwargs)
+
+    os.replace, shutil.rmtree = replace, rmtree
 
 
 def main(argv=None):
@@ -57,7 +87,9 @@ def main(argv=None):
     from tests.callbacks import training_setup as setup
 
     kind, _, value = (args.kill or "none:0").partition(":")
-    value = int(value)
+    value = -1 if value == "any" else int(value)
+    if kind in ("rename", "renamed", "delete"):
+        _kill_in_file_operations(kind, value)
 
     class WriteEpochLogs(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
