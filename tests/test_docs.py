@@ -15,8 +15,12 @@ import keras_ext
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUBPACKAGES = ("layers", "models", "metrics", "callbacks", "schedules", "training",
                "distribute", "tuning", "data")
-# Their examples use tf.data, tf.distribute or the digits pipelines.
-TENSORFLOW_SUBPACKAGES = ("distribute", "tuning", "data")
+# Their examples use tf.distribute or keras-tuner on TensorFlow; keras_ext.data's
+# pipelines work without TensorFlow (PyDataset), so its examples run on every backend.
+TENSORFLOW_SUBPACKAGES = ("distribute", "tuning")
+# A ```python block that mentions one of these runs only on the TensorFlow backend.
+TENSORFLOW_MARKERS = ("tensorflow", "tf.data", "tf.distribute", "keras_ext.distribute",
+                      "keras_ext.tuning", "keras_tuner")
 
 
 def _public_modules():
@@ -68,7 +72,7 @@ def test_readme_has_examples():
 
 @pytest.mark.parametrize("where, index, block", BLOCKS, ids=[f"{w}:{i}" for w, i, _ in BLOCKS])
 def test_python_example_runs(where, index, block, tmp_path, monkeypatch):
-    needs_tf = any(k in block for k in ("keras_ext.data", "tensorflow", "tf.data"))
+    needs_tf = any(k in block for k in TENSORFLOW_MARKERS)
     if needs_tf and keras.backend.backend() != "tensorflow":
         pytest.skip("the example needs TensorFlow")
     monkeypatch.chdir(tmp_path)

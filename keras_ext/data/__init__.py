@@ -1,5 +1,10 @@
-"""Datasets: the offline built-in `"digits"`, Fashion-MNIST, and files on disk, as tf.data pipelines."""
+"""Datasets: the offline built-in `"digits"`, Fashion-MNIST, and files on disk, as pipelines.
 
+Pipelines are tf.data where TensorFlow is installed and `keras.utils.PyDataset`s
+where it is not; nothing here imports TensorFlow until a tf.data pipeline is built.
+"""
+
+from keras_ext.data.array_batches import ArrayBatches
 from keras_ext.data.arrays import ImageArrays
 from keras_ext.data.digits import load_digits_arrays
 from keras_ext.data.files import load_idx_directory
@@ -12,6 +17,7 @@ from keras_ext.data.loaded_dataset import LoadedDataset
 from keras_ext.data.pipeline import make_pipeline
 
 __all__ = [
+    "ArrayBatches",
     "BUILTIN_NAMES",
     "ImageArrays",
     "LoadedDataset",

@@ -1,8 +1,9 @@
-"""`keras_ext.data.load`: a dataset by name or path, as tf.data pipelines."""
+"""`keras_ext.data.load`: a dataset by name or path, as pipelines `fit` and the Trainer accept."""
 
 import os
 
 from keras_ext.data.digits import load_digits_arrays
+from keras_ext.data.epoch_clock import check_seed
 from keras_ext.data.files import load_idx_directory
 from keras_ext.data.files import load_npz
 from keras_ext.data.files import to_image_arrays
@@ -43,19 +44,23 @@ def load_arrays(name_or_path="digits", validation_split=0.2, seed=0):
     )
 
 
-def load(name_or_path="digits", batch_size=32, validation_split=0.2, seed=0):
-    """Load a dataset as shuffled, batched, prefetched tf.data pipelines.
+def load(name_or_path="digits", batch_size=32, validation_split=0.2, seed=0, kind="auto"):
+    """Load a dataset as batched pipelines, the training one shuffled by (seed, epoch).
 
     Args:
         name_or_path: see `load_arrays`; `"digits"` is the offline default.
         batch_size: positive int.
         validation_split: see `load_arrays`.
-        seed: seed of the split and of the training shuffle.
+        seed: non-negative int seed of the split and of the training shuffle.
+        kind: `"auto"` (tf.data where TensorFlow is installed, else a
+            `keras.utils.PyDataset`), `"tf.data"` or `"pydataset"`; see
+            `make_pipeline`. Both kinds give the same batches in the same order.
 
     Returns:
         A `LoadedDataset` with `train` and `validation` pipelines of
         `(images, labels)` batches, `input_shape`, `num_classes` and the
-        underlying `arrays`.
+        underlying `arrays`. Pass `shuffle=False` to `fit`: the training
+        pipeline shuffles itself.
 
     Example:
 
@@ -64,10 +69,12 @@ def load(name_or_path="digits", batch_size=32, validation_split=0.2, seed=0):
     >>> data.input_shape, data.num_classes
     ((28, 28, 1), 10)
     """
+    seed = check_seed(seed)  # before the split, so a bad seed is named as keras_ext's argument
     arrays = load_arrays(name_or_path, validation_split=validation_split, seed=seed)
     return LoadedDataset(
-        train=make_pipeline(arrays.x_train, arrays.y_train, batch_size, shuffle=True, seed=seed),
-        validation=make_pipeline(arrays.x_val, arrays.y_val, batch_size, shuffle=False),
+        train=make_pipeline(arrays.x_train, arrays.y_train, batch_size, shuffle=True, seed=seed,
+                            kind=kind),
+        validation=make_pipeline(arrays.x_val, arrays.y_val, batch_size, shuffle=False, kind=kind),
         input_shape=arrays.input_shape,
         num_classes=arrays.num_classes,
         arrays=arrays,

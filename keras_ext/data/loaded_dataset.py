@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 
 class LoadedDataset(NamedTuple):
-    """tf.data train/validation pipelines with the facts a model needs about them.
+    """Train/validation pipelines (tf.data, or a PyDataset without TensorFlow) and the facts a model needs.
 
     Example:
 

@@ -1,30 +1,57 @@
-"""tf.data pipelines over in-memory arrays, with a shuffle order that is a function of (seed, epoch).
+"""Shuffled, batched pipelines over in-memory arrays whose order is a function of (seed, epoch).
 
 Exact resume needs epoch `e` to see the same batches in the same order whether
 the process trained epochs 0..e-1 itself or started at `e` from a checkpoint.
 TensorFlow's `shuffle(..., reshuffle_each_iteration=True)` cannot give that:
 its order depends on how many times *this process* has iterated the dataset.
 So a shuffled `make_pipeline` reads a process-wide epoch number (`set_epoch`)
-each time an iteration starts and permutes the samples with a stateless RNG
-keyed by `(seed, epoch)`. `keras_ext.callbacks.CheckpointManager` (and the
-keras_ext Trainer) set it at the start of every epoch; until something sets
-it, each new iteration draws a fresh order from `seed` (reproducible in a
-process, like TensorFlow's reshuffling, but not resumable).
+each time an iteration starts and permutes the samples with
+`epoch_permutation(num_samples, seed, epoch)`, a NumPy generator keyed by
+`(seed, epoch)`. `keras_ext.callbacks.CheckpointManager` (and the keras_ext
+Trainer) set it at the start of every epoch; until something sets it, each
+new iteration draws a fresh order from `seed` (reproducible in a process,
+like TensorFlow's reshuffling, but not resumable).
+
+Where TensorFlow is installed the pipelines are tf.data datasets; where it is
+not (a JAX-only install) they are `ArrayBatches`, a `keras.utils.PyDataset`
+with the same order. Nothing here imports TensorFlow unless a tf.data
+pipeline is built.
 """
 
+import importlib.util
 import math
 import threading
 
 from keras_ext._validation import check_positive_int
+from keras_ext.data.array_batches import ArrayBatches
+from keras_ext.data.epoch_clock import EPOCH_UNSET
+from keras_ext.data.epoch_clock import add_listener
+from keras_ext.data.epoch_clock import check_seed
+from keras_ext.data.epoch_clock import epoch_permutation
+from keras_ext.data.epoch_clock import get_epoch
+from keras_ext.data.epoch_clock import reset_epoch
+from keras_ext.data.epoch_clock import set_epoch
+from keras_ext.data.epoch_clock import unset_permutation
 
-EPOCH_UNSET = -1
+__all__ = ["EPOCH_UNSET", "epoch_permutation", "get_epoch", "make_pipeline", "reset_epoch",
+           "set_epoch", "tensorflow_available"]
+
+KINDS = ("auto", "tf.data", "pydataset")
 
 _lock = threading.Lock()
 _epoch_variable = None
 
 
-def _epoch_clock():
-    """The tf.Variable all shuffled pipelines read their epoch from (created on first use)."""
+def tensorflow_available():
+    """Whether TensorFlow can be imported (looked up without importing it)."""
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except ValueError:  # sys.modules["tensorflow"] = None: the import is blocked on purpose
+        return False
+
+
+def _epoch_tf_variable():
+    """A tf.Variable that follows the epoch clock, read by tf.data pipelines inside their graph."""
     global _epoch_variable
     import tensorflow as tf
 
@@ -32,53 +59,19 @@ def _epoch_clock():
         if _epoch_variable is None:
             # init_scope lifts creation out of any tf.function being traced.
             with tf.init_scope():
-                _epoch_variable = tf.Variable(
+                variable = tf.Variable(
                     EPOCH_UNSET, dtype=tf.int64, trainable=False, name="keras_ext_data_epoch"
                 )
+            add_listener(variable.assign)
+            _epoch_variable = variable
         return _epoch_variable
 
 
-def set_epoch(epoch):
-    """Make shuffled pipelines produce epoch `epoch`'s order on their next iteration.
+def make_pipeline(x, y, batch_size, shuffle=False, seed=0, kind="auto"):
+    """Batch `(x, y)` into a pipeline `fit` and the keras_ext Trainer accept on any backend.
 
-    Call it before iterating the dataset for that epoch (Keras `fit` starts
-    iterating after `on_epoch_begin`). `None` or `EPOCH_UNSET` returns to
-    per-iteration reshuffling.
-    """
-    if epoch is None:
-        epoch = EPOCH_UNSET
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < EPOCH_UNSET:
-        raise ValueError(f"`epoch` must be a non-negative int or None, got epoch={epoch!r}.")
-    _epoch_clock().assign(epoch)
-
-
-def get_epoch():
-    """The epoch shuffled pipelines will produce next, or None when unset."""
-    if _epoch_variable is None:
-        return None
-    value = int(_epoch_variable.numpy())
-    return None if value == EPOCH_UNSET else value
-
-
-def reset_epoch():
-    """Return shuffled pipelines to per-iteration reshuffling (what `set_epoch(None)` does)."""
-    if _epoch_variable is not None:
-        _epoch_variable.assign(EPOCH_UNSET)
-
-
-def epoch_permutation(num_samples, seed, epoch):
-    """The sample order of `epoch` for `seed`, as a NumPy array (what the pipeline uses)."""
-    import tensorflow as tf
-
-    keys = tf.random.stateless_uniform([num_samples], seed=tf.constant([seed, epoch], tf.int64))
-    return tf.argsort(keys).numpy()
-
-
-def make_pipeline(x, y, batch_size, shuffle=False, seed=0):
-    """Batch `(x, y)` into a prefetched tf.data pipeline.
-
-    With `shuffle=True` the samples of every epoch are permuted by a
-    stateless RNG keyed by `(seed, epoch)`, where `epoch` is what
+    With `shuffle=True` the samples of every epoch are permuted by
+    `epoch_permutation(len(x), seed, epoch)`, where `epoch` is what
     `set_epoch` last set (CheckpointManager sets it each epoch), so epoch
     `e` has the same batches in a fresh process as in an uninterrupted run.
     When no epoch is set, every iteration draws a new order from `seed`.
@@ -89,44 +82,54 @@ def make_pipeline(x, y, batch_size, shuffle=False, seed=0):
         y: array of targets, same length as `x`.
         batch_size: positive int; the last batch may be smaller.
         shuffle: whether to shuffle the samples every epoch.
-        seed: int seed of the shuffle.
+        seed: non-negative int seed of the shuffle.
+        kind: `"tf.data"` (a prefetched `tf.data.Dataset`), `"pydataset"`
+            (an `ArrayBatches`, a `keras.utils.PyDataset`; pass
+            `shuffle=False` to `fit`) or `"auto"`: tf.data where
+            TensorFlow is installed, else the PyDataset. Both give the
+            same batches in the same order.
     """
+    if kind not in KINDS:
+        raise ValueError(f"`kind` must be one of {list(KINDS)}, got kind={kind!r}.")
+    batch_size = check_positive_int("batch_size", batch_size)
+    seed = check_seed(seed)
+    if len(y) != len(x):
+        raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match.")
+    if kind == "pydataset" or (kind == "auto" and not tensorflow_available()):
+        return ArrayBatches(x, y, batch_size, shuffle=shuffle, seed=seed)
+    return _tf_data_pipeline(x, y, batch_size, shuffle, seed)
+
+
+def _tf_data_pipeline(x, y, batch_size, shuffle, seed):
     import tensorflow as tf
 
-    batch_size = check_positive_int("batch_size", batch_size)
     if not shuffle:
         ds = tf.data.Dataset.from_tensor_slices((x, y))
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     num_samples = len(x)
-    if len(y) != num_samples:
-        raise ValueError(f"x has {num_samples} samples but y has {len(y)}; they must match.")
-    seed = int(seed)
     images = tf.convert_to_tensor(x)
     labels = tf.convert_to_tensor(y)
-    clock = _epoch_clock()
+    clock = _epoch_tf_variable()
 
     # One element per iteration: the epoch, read when the iteration starts.
     epoch = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(lambda _: clock.read_value())
     # Fallback when no epoch is set: a number drawn afresh for every iteration.
     fresh = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
 
-    def stateless_seed(epoch_value, fresh_value):
-        is_set = epoch_value >= 0
-        # The second component is >= 0 for epoch keys and < 0 for fallback keys,
-        # so the two kinds of order can never coincide.
-        return tf.stack([
-            tf.where(is_set, tf.constant(seed, tf.int64), fresh_value),
-            tf.where(is_set, epoch_value, tf.constant(-1 - abs(seed), tf.int64)),
-        ])
+    def order(epoch_value, fresh_value):
+        # The permutation is NumPy's, so the PyDataset pipeline (no TensorFlow) matches it.
+        if epoch_value >= 0:
+            return epoch_permutation(num_samples, seed, int(epoch_value))
+        return unset_permutation(num_samples, seed, int(fresh_value) % 2**63)
 
-    def permuted_indices(key):
-        keys = tf.random.stateless_uniform([num_samples], seed=key)
-        return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
+    def permuted_indices(epoch_value, fresh_value):
+        indices = tf.numpy_function(order, [epoch_value, fresh_value], tf.int64, stateful=False)
+        indices.set_shape([num_samples])
+        return tf.data.Dataset.from_tensor_slices(indices)
 
     ds = (
         tf.data.Dataset.zip((epoch, fresh))
-        .map(stateless_seed)
         .flat_map(permuted_indices)
         .batch(batch_size)
         .map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))

@@ -100,12 +100,13 @@ class BatchSource:
     def set_epoch(self, epoch):
         """Select the epoch whose order the next `epoch_batches()` yields (None: after training).
 
-        For a tf.data source it also sets keras_ext.data's epoch clock, which
-        keras_ext's shuffled pipelines read (see `keras_ext.data.pipeline`).
+        For a tf.data or PyDataset source it also sets keras_ext.data's epoch
+        clock, which keras_ext's shuffled pipelines of either kind read (see
+        `keras_ext.data.pipeline`).
         """
         if epoch is not None:
             self.epoch = epoch
-        if self.kind == "dataset":
+        if self.kind in ("dataset", "pydataset"):
             from keras_ext.data import pipeline
 
             pipeline.set_epoch(epoch)

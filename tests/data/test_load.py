@@ -9,9 +9,8 @@ from sklearn.datasets import load_digits
 from keras_ext import data
 from tests.data.idx_files import idx_bytes
 from tests.data.idx_files import write_fashion_like
+from tests.data.passes import labels
 from tests.subprocess_utils import run_fresh_python
-
-pytestmark = pytest.mark.tensorflow_only
 
 
 def test_digits_is_offline_28x28x1_in_unit_range_and_stratified():
@@ -39,8 +38,8 @@ def test_digits_split_is_fixed_by_seed():
     assert not np.array_equal(a.y_val, c.y_val)
 
 
-def test_load_gives_batched_pipelines_and_facts():
-    loaded = data.load("digits", batch_size=64)
+def test_load_gives_batched_pipelines_and_facts(kind):
+    loaded = data.load("digits", batch_size=64, kind=kind)
     assert loaded.input_shape == (28, 28, 1) and loaded.num_classes == 10
     x, y = next(iter(loaded.train))
     assert tuple(x.shape) == (64, 28, 28, 1) and tuple(y.shape) == (64,)
@@ -48,14 +47,13 @@ def test_load_gives_batched_pipelines_and_facts():
     assert total == len(loaded.arrays.x_val)
 
 
-def test_training_pipeline_is_shuffled_reproducibly_and_validation_is_not():
-    first = [y.numpy() for _, y in data.load("digits", batch_size=128, seed=3).train]
-    again = [y.numpy() for _, y in data.load("digits", batch_size=128, seed=3).train]
-    np.testing.assert_array_equal(np.concatenate(first), np.concatenate(again))
-    loaded = data.load("digits", batch_size=128, seed=3)
-    assert not np.array_equal(np.concatenate(first), loaded.arrays.y_train)
-    val = np.concatenate([y.numpy() for _, y in loaded.validation])
-    np.testing.assert_array_equal(val, loaded.arrays.y_val)
+def test_training_pipeline_is_shuffled_reproducibly_and_validation_is_not(kind):
+    first = labels(data.load("digits", batch_size=128, seed=3, kind=kind).train)
+    again = labels(data.load("digits", batch_size=128, seed=3, kind=kind).train)
+    np.testing.assert_array_equal(first, again)
+    loaded = data.load("digits", batch_size=128, seed=3, kind=kind)
+    assert not np.array_equal(first, loaded.arrays.y_train)
+    np.testing.assert_array_equal(labels(loaded.validation), loaded.arrays.y_val)
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -104,11 +102,15 @@ def test_unknown_dataset_lists_accepted_names(bad):
         data.load_arrays(bad)
 
 
-def test_bad_batch_size_and_split():
+def test_bad_batch_size_split_seed_and_kind():
     with pytest.raises(ValueError, match="batch_size=0"):
         data.load("digits", batch_size=0)
     with pytest.raises(ValueError, match="validation_split=1.5"):
         data.load("digits", validation_split=1.5)
+    with pytest.raises(ValueError, match="seed=-1"):
+        data.load("digits", seed=-1)
+    with pytest.raises(ValueError, match="kind='grain'"):
+        data.load("digits", kind="grain")
 
 
 def test_fashion_mnist_uses_the_real_keras_loader_on_cached_files(tmp_path):
@@ -128,51 +130,3 @@ def test_fashion_mnist_uses_the_real_keras_loader_on_cached_files(tmp_path):
         """,
         env={"KERAS_HOME": str(tmp_path)},
     )
-
-
-def _labels(dataset):
-    return np.concatenate([y.numpy() for _, y in dataset])
-
-
-def test_shuffled_order_is_a_function_of_seed_and_epoch_even_in_a_fresh_process(tmp_path):
-    from keras_ext.data import pipeline
-
-    loaded = data.load("digits", batch_size=128, seed=3)
-    y = loaded.arrays.y_train
-    try:
-        orders = {}
-        for epoch in (0, 1, 2, 1):
-            pipeline.set_epoch(epoch)
-            orders.setdefault(epoch, []).append(_labels(loaded.train))
-    finally:
-        pipeline.reset_epoch()
-    np.testing.assert_array_equal(orders[1][0], orders[1][1])  # epoch 1 again: same order
-    assert not np.array_equal(orders[0][0], orders[1][0])      # another epoch: another order
-    # The order is the documented stateless permutation of (seed, epoch) ...
-    np.testing.assert_array_equal(orders[2][0], y[pipeline.epoch_permutation(len(y), 3, 2)])
-    # ... and a new process that starts at epoch 2, never having iterated 0 and 1, sees it too.
-    np.save(tmp_path / "epoch2.npy", orders[2][0])
-    run_fresh_python(
-        f"""
-        import numpy as np
-        from keras_ext import data
-        from keras_ext.data import pipeline
-        train = data.load("digits", batch_size=128, seed=3).train
-        pipeline.set_epoch(2)
-        labels = np.concatenate([y.numpy() for _, y in train])
-        np.testing.assert_array_equal(labels, np.load({str(tmp_path / "epoch2.npy")!r}))
-        """
-    )
-
-
-def test_without_an_epoch_each_pass_is_reshuffled_and_every_batch_is_there():
-    from keras_ext.data import pipeline
-
-    pipeline.reset_epoch()
-    loaded = data.load("digits", batch_size=100, seed=5)
-    assert int(loaded.train.cardinality()) == -(-len(loaded.arrays.y_train) // 100)
-    first, second = _labels(loaded.train), _labels(loaded.train)
-    assert not np.array_equal(first, second)
-    np.testing.assert_array_equal(np.sort(first), np.sort(loaded.arrays.y_train))
-    with pytest.raises(ValueError, match="epoch=-3"):
-        pipeline.set_epoch(-3)

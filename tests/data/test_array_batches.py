@@ -1,0 +1,84 @@
+"""ArrayBatches, the PyDataset pipeline: what fit and the Trainer do with it, and its warnings."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+from keras_ext.data import ArrayBatches
+from keras_ext.data import pipeline
+from tests.data.passes import labels
+
+
+def _tiny_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return rng.random((40, 4), "float32"), np.arange(40) % 3
+
+
+class SetDataEpoch(keras.callbacks.Callback):
+    """Sets the data epoch each epoch, as CheckpointManager does."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pipeline.set_epoch(epoch)
+
+
+def test_fit_trains_on_each_epochs_reference_order():
+    x, y = _data()
+    seen = []
+
+    def loss(y_true, y_pred):  # records the labels of every batch fit trains on
+        seen.append(y_true)
+        return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(
+            y_true, y_pred, from_logits=True))
+
+    model = _tiny_model()
+    model.compile("sgd", loss, run_eagerly=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model.fit(ArrayBatches(x, y, 8, shuffle=True, seed=4), epochs=2, shuffle=False,
+                  callbacks=[SetDataEpoch()], verbose=0)
+    trained = np.concatenate([np.asarray(keras.ops.convert_to_numpy(t)).reshape(-1) for t in seen])
+    expected = np.concatenate([
+        y[np.random.Generator(np.random.PCG64([4, epoch])).permutation(40)] for epoch in (0, 1)])
+    np.testing.assert_array_equal(trained, expected)
+
+
+def test_fit_with_shuffle_true_reorders_the_batches_and_is_warned_about():
+    x, y = _data()
+    with pytest.warns(UserWarning, match="pass shuffle=False"):
+        _tiny_model().fit(ArrayBatches(x, y, 4, shuffle=True), epochs=1, shuffle=True, verbose=0)
+
+
+def test_trainer_accepts_it_like_fit():
+    from keras_ext.training import Trainer
+
+    x, y = _data()
+    model = _tiny_model()
+    trainer = Trainer(model, optimizer=keras.optimizers.SGD(),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = trainer.fit(ArrayBatches(x, y, 8, shuffle=True), epochs=2, shuffle=False,
+                          validation_data=ArrayBatches(x, y, 8), verbose=0)
+    assert sorted(history.history) == ["loss", "val_loss"] and len(history.epoch) == 2
+
+
+def test_indexing_and_a_pass_over_it():
+    x, y = _data()
+    batches = ArrayBatches(x, y, 16)
+    assert len(batches) == 3
+    np.testing.assert_array_equal(batches[2][1], y[32:])
+    np.testing.assert_array_equal(labels(batches), y)
+    with pytest.raises(IndexError, match="3 batches"):
+        batches[3]
+
+
+def test_mismatched_lengths_are_named():
+    with pytest.raises(ValueError, match="y has 2"):
+        ArrayBatches(np.zeros((3, 1)), np.arange(2), 2)
