@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The resume, Trainer and serialization tests on the lowest Keras, TensorFlow and
+# keras-tuner that setup.cfg declares (pins from .ci/lowest_pins.py), in a fresh
+# venv: the declared minimum is the version CI proves. The newest versions are
+# what the README's test command installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pins=$(python3 .ci/lowest_pins.py cpu)
+echo "lowest declared versions: $pins"
+venv=$(mktemp -d /tmp/keras_ext-lowest.XXXXXX)
+trap 'rm -rf "$venv"' EXIT
+python3 -m venv "$venv"
+# shellcheck disable=SC2086  # $pins is a list of requirements
+"$venv/bin/python" -m pip install -q -e ".[cpu]" $pins "pytest>=7" pytest-timeout
+"$venv/bin/python" -m pip list 2>/dev/null | grep -iE '^(keras|keras-tuner|tensorflow-cpu|numpy) '
+KERAS_BACKEND=tensorflow "$venv/bin/python" -m pytest -q tests/callbacks tests/training tests/test_serialization.py
