@@ -4,10 +4,10 @@ Importing `keras_ext` registers every public layer, model, metric, callback
 and schedule with Keras (package name ``keras_ext``), so a `.keras` file that
 uses them loads with nothing but ``import keras_ext``.
 
-The custom training loop (``training``, on TensorFlow and JAX), the
-TensorFlow-only parts (``distribute``, ``data``), the search (``tuning``)
-and the command line (``cli``) are imported on first use, so that
-``import keras_ext`` stays cheap and works where only JAX is installed.
+The custom training loop (``training``) and the datasets (``data``), which
+run on TensorFlow and JAX, the TensorFlow-only ``distribute``, the search
+(``tuning``) and the command line (``cli``) are imported on first use, so
+that ``import keras_ext`` stays cheap and works where only JAX is installed.
 """
 
 import importlib
