@@ -180,6 +180,24 @@ MUTATIONS = (
         new='        if "iteration" not in variable.path:\n            variable.assign(value)',
         tests=("tests/callbacks/test_checkpoint_manager.py",),
     ),
+    Mutation(
+        name="trainer-retrace-hook-disabled",
+        guarantee="on JAX a plateau reduction reaches the Trainer's compiled step (it is retraced)",
+        path="keras_ext/training/trainer.py",
+        old="return loop_state is not None and loop_state.retrace",
+        new="return False",
+        tests=("tests/callbacks/test_reduce_lr_on_plateau.py",),
+        backend="jax",
+    ),
+    Mutation(
+        name="fit-retrace-disabled",
+        guarantee="on JAX a plateau reduction reaches fit's compiled train function",
+        path="keras_ext/callbacks/reduce_lr_on_plateau.py",
+        old="            model.make_train_function(force=True)",
+        new="            pass",
+        tests=("tests/callbacks/test_reduce_lr_on_plateau.py",),
+        backend="jax",
+    ),
 )
 
 

@@ -155,3 +155,44 @@ def test_trainer_with_a_scheduled_optimizer_trains_like_fit_after_reductions():
         results.append(model.get_weights())
     for fitted, trained in zip(*results):
         np.testing.assert_allclose(trained, fitted, atol=1e-6)
+
+
+# The scale each epoch trains with, written down beforehand from SCORES and
+# KWARGS: reductions after epochs 2, 5 and 9 (the last one after training).
+SCALE_DURING_EPOCH = [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25]
+
+
+class _FixedScaleSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """`_decay()` times the scale of the step's epoch in SCALE_DURING_EPOCH: no callback involved."""
+
+    def __init__(self):
+        self.decay = _decay()
+
+    def __call__(self, step):
+        epoch = keras.ops.floor_divide(keras.ops.cast(step, "int32"), STEPS)
+        scale = keras.ops.take(keras.ops.convert_to_tensor(SCALE_DURING_EPOCH, "float32"), epoch)
+        return self.decay(step) * scale
+
+
+def test_reference_scales_are_keras_own_reductions(keras_reference):
+    # Keras's reducer on a float rate of 1.0 records, after epoch e, the rate epoch e+1 uses.
+    assert [keras_reference[e] for e in range(EPOCHS - 1)] == SCALE_DURING_EPOCH[1:]
+
+
+@pytest.mark.parametrize("use_trainer", [False, True], ids=["fit", "trainer"])
+def test_reductions_reach_the_compiled_step_as_a_fixed_schedule_would(use_trainer):
+    """On JAX the step holds the scale as a constant: without a retrace the old rate stays."""
+    from keras_ext.training import Trainer
+
+    reference = _model(_FixedScaleSchedule())
+    _fit(reference, [])
+    model = _model(_decay())
+    callbacks = [Score(), ReduceLROnPlateau(**KWARGS)]
+    if use_trainer:
+        x = np.random.default_rng(0).normal(size=(2 * STEPS, 4)).astype("float32")
+        Trainer(model, optimizer=model.optimizer, loss="mse").fit(
+            x, x.sum(axis=1), batch_size=2, epochs=EPOCHS, shuffle=False, callbacks=callbacks, verbose=0)
+    else:
+        _fit(model, callbacks)
+    for trained, expected in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(trained, expected, atol=1e-6)
