@@ -49,13 +49,13 @@ class Trainer:
         loss: loss instance, function or name (required).
         metrics: list of metrics, as for `model.compile`.
         mode: `"eager"`, `"graph"` (default) or `"xla"`.
-        steps_per_execution: training steps per call of the compiled
-            function, as in `model.compile` (default 1). Batch callbacks
-            then run once per call, with the call's first and last step
-            numbers, as in `fit`. On TensorFlow, tf.data batches are pulled
-            inside the compiled function; arrays and a PyDataset's batches
-            are stacked and looped over inside it (on JAX with
-            `jax.lax.scan`).
+        steps_per_execution: training steps per execution, as in
+            `model.compile` (default 1). Batch callbacks then run once per
+            execution, numbered by its first and last step, as in `fit`. On
+            TensorFlow an execution is one call of the compiled function:
+            tf.data batches are pulled inside it, arrays and a PyDataset's
+            batches are stacked and looped over inside it. On JAX, as in
+            Keras's JAX `fit`, the jitted step is called once per batch.
 
     Example:
 
@@ -346,21 +346,17 @@ class Trainer:
         """
         logs = None
         for run in same_shape_runs(batches):
-            if len(run) == 1:
-                logs = self._train_batch(*run[0], need_logs=need_logs)
+            if len(run) == 1 or self.backend == "jax":
+                # JAX: one jitted call per batch (see jax_steps.make_steps for why).
+                for batch in run:
+                    logs = self._train_batch(*batch, need_logs=need_logs)
                 continue
             self._prepare_steps(*run[0])
             stacked = tuple(
                 None if run[0][i] is None else np.stack([_to_numpy(b[i]) for b in run])
                 for i in range(3)
             )
-            if self.backend == "jax":
-                from keras_ext.training.jax_steps import publish_state
-
-                logs, self._state = self._steps.train_chunk(self._state, *stacked)
-                publish_state(self.model, self._state)
-            else:
-                _, logs = self._steps.train_chunk(*stacked, need_logs)
+            _, logs = self._steps.train_chunk(*stacked, need_logs)
         return len(batches), logs
 
     def _ensure_built(self, x, y, sample_weight):
