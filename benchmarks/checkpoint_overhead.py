@@ -146,7 +146,7 @@ def main(argv=None):
     # Within-round ratios: each round's variants ran back to back, so a slow
     # spell from other processes mostly cancels out of their ratio.
     paired = {
-        base: {v: statistics.median(a / b for a, b in zip(rates[v], rates[base])) for v in variants}
+        base: {v: statistics.median(a / b for a, b in zip(rates[v], rates[base], strict=True)) for v in variants}
         for base in ("bare", "noop")
     }
     cpu_medians = {v: statistics.median(r) for v, r in cpu_rates.items()}

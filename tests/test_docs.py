@@ -10,8 +10,6 @@ import re
 import keras
 import pytest
 
-import keras_ext
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUBPACKAGES = ("layers", "models", "metrics", "callbacks", "schedules", "training",
                "distribute", "tuning", "data")
@@ -87,7 +85,7 @@ def test_python_example_runs(where, index, block, tmp_path, monkeypatch):
         return
     printed = out.getvalue().splitlines()
     assert len(printed) == len(shown), f"{where} block {index} printed {printed}, comments show {shown}"
-    for expected, actual in zip(shown, printed):
+    for expected, actual in zip(shown, printed, strict=True):
         assert actual.strip() == expected, f"{where} block {index}: printed {actual!r}, comment says {expected!r}"
 
 

@@ -7,7 +7,6 @@ and `keras_ext.metrics`; a class without an entry in EXAMPLES fails
 
 import inspect
 import json
-import os
 
 import keras
 import numpy as np

@@ -34,7 +34,7 @@ class BareLoop:
                 if model.losses:
                     loss = loss + tf.add_n(model.losses)
             grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
             self.train_loss.update_state(loss)
             self.train_accuracy.update_state(y, logits)
 
@@ -47,7 +47,7 @@ class BareLoop:
 
         def loss_and_state(trainable, non_trainable, x, y):
             logits, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)
-            mapping = list(zip(model.trainable_variables, trainable))
+            mapping = list(zip(model.trainable_variables, trainable, strict=True))
             with keras.StatelessScope(state_mapping=mapping):
                 decay = sum(model.losses) if model.losses else 0.0
             return loss_fn(y, logits) + decay, non_trainable

@@ -90,7 +90,7 @@ class BatchSource:
                 raise ValueError("Pass `class_weight` or `sample_weight`, not both (as in `fit`).")
             self.arrays[2] = class_weight_to_sample_weight(self.arrays[1], self.class_weight)
         n = len(self.arrays[0])
-        for name, array in zip(("y", "sample_weight"), self.arrays[1:]):
+        for name, array in zip(("y", "sample_weight"), self.arrays[1:], strict=True):
             if array is not None and len(array) != n:
                 raise ValueError(
                     f"{where}: x has {n} samples but {name} has {len(array)}; they must match."

@@ -39,12 +39,12 @@ def publish_state(model, state):
 
 
 def _update_metrics(model, loss_tracker, metric_vars, loss, x, y, y_pred, sample_weight):
-    mapping = list(zip(model.metrics_variables, metric_vars))
+    mapping = list(zip(model.metrics_variables, metric_vars, strict=True))
     with keras.StatelessScope(state_mapping=mapping) as scope:
         loss_tracker.update_state(loss, sample_weight=jax.tree_util.tree_leaves(x)[0].shape[0])
         logs = model.compute_metrics(x, y, y_pred, sample_weight)
     new_vars = []
-    for ref, old in zip(model.metrics_variables, metric_vars):
+    for ref, old in zip(model.metrics_variables, metric_vars, strict=True):
         new = scope.get_current_value(ref)
         new_vars.append(old if new is None else new)
     return logs, new_vars

@@ -23,4 +23,4 @@ def check_targets(x, y, y_pred):
 
 
 def _compatible(a, b):
-    return len(a) == len(b) and all(i is None or j is None or i == j for i, j in zip(a, b))
+    return len(a) == len(b) and all(i is None or j is None or i == j for i, j in zip(a, b, strict=True))

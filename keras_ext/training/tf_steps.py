@@ -48,7 +48,7 @@ def make_steps(model, loss_tracker, mode):
         variables = model.trainable_variables
         if variables:
             gradients = tape.gradient(scaled, variables)
-            optimizer.apply_gradients(zip(gradients, variables))
+            optimizer.apply_gradients(zip(gradients, variables, strict=True))
         else:
             # As `fit` does: a model without trainable weights still updates its
             # state (BatchNorm statistics, metrics) but has nothing to optimise.

@@ -500,5 +500,5 @@ def _to_numpy(value):
 
 
 def _assign(variables, values):
-    for variable, value in zip(variables, values):
+    for variable, value in zip(variables, values, strict=True):
         variable.assign(value)

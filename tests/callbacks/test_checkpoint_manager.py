@@ -57,7 +57,7 @@ def _crash(model, arrays, directory, step, **manager_kwargs):
 
 def _assert_all_close(actual, expected, atol=1e-5):
     assert len(actual) == len(expected)
-    for a, e in zip(actual, expected):
+    for a, e in zip(actual, expected, strict=True):
         np.testing.assert_allclose(a, e, atol=atol, rtol=0)
 
 
@@ -193,7 +193,7 @@ def test_async_writes_never_overlap_and_finish_before_fit_returns(tmp_path, arra
     returned = time.monotonic()
     assert len(intervals) == 5  # steps 2, 4, 6, 8, 10
     assert all(name.startswith("keras_ext-checkpoint") for _, _, name in intervals)
-    for (_, end, _), (start, _, _) in zip(intervals, intervals[1:]):
+    for (_, end, _), (start, _, _) in zip(intervals, intervals[1:], strict=True):
         assert end <= start  # one write at a time
     assert intervals[-1][1] <= returned
     assert _names(manager.checkpoints) == ["ckpt-8", "ckpt-10"]

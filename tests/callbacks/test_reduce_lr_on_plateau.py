@@ -153,7 +153,7 @@ def test_trainer_with_a_scheduled_optimizer_trains_like_fit_after_reductions():
             model.fit(x, y, **kwargs)
         assert model.optimizer._learning_rate.scale == 0.125  # three reductions
         results.append(model.get_weights())
-    for fitted, trained in zip(*results):
+    for fitted, trained in zip(*results, strict=True):
         np.testing.assert_allclose(trained, fitted, atol=1e-6)
 
 

@@ -88,5 +88,5 @@ def test_checkpoint_resumes_in_the_other_loop(tmp_path, arrays, references, firs
     assert [n.split("-")[1] for n in (p.rsplit("/", 1)[-1] for p in manager.checkpoints)] == ["24", "28", "30"]
     # ... and ends where both uninterrupted loops end, up to their rounding drift.
     for name in ("fit", "trainer"):
-        for value, expected in zip(setup.weights(model), references[name]):
+        for value, expected in zip(setup.weights(model), references[name], strict=True):
             np.testing.assert_allclose(value, expected, atol=SWITCH_ATOL, rtol=0, err_msg=name)

@@ -81,9 +81,9 @@ def main(argv=None):
 
     tf.config.experimental.enable_op_determinism()
 
+    from keras_ext._resume_state import is_fast_forwarded
     from keras_ext.callbacks import CheckpointManager
     from keras_ext.callbacks import LearningRateLogger
-    from keras_ext._resume_state import is_fast_forwarded
     from tests.callbacks import training_setup as setup
 
     kind, _, value = (args.kill or "none:0").partition(":")

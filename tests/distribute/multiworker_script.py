@@ -30,8 +30,7 @@ def main(out):
                     metrics=["accuracy"])
         trainer = Trainer(model, **args)
     history = trainer.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
-    np.savez(out, replicas=strategy.num_replicas_in_sync, loss=history["loss"],
-             *[w for w in model.get_weights()])
+    np.savez(out, *model.get_weights(), replicas=strategy.num_replicas_in_sync, loss=history["loss"])
 
 
 if __name__ == "__main__":

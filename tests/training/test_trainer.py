@@ -45,7 +45,7 @@ def _pair(dropout_rate=0.0):
 
 
 def _assert_same_weights(a, b, atol=1e-4):
-    for wa, wb in zip(a.get_weights(), b.get_weights()):
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_allclose(wa, wb, atol=atol)
 
 

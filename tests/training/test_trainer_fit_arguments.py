@@ -22,7 +22,7 @@ def _assert_same_history(got, expected, atol=1e-4):
     assert set(got) == set(expected)
     for key in expected:
         assert len(got[key]) == len(expected[key]), key
-        for a, b in zip(got[key], expected[key]):
+        for a, b in zip(got[key], expected[key], strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol, err_msg=key)
 
 
@@ -159,7 +159,7 @@ def test_model_without_trainable_weights_trains_like_fit():
     _assert_same_history(got, expected)
     _assert_same_weights(reference, twin, atol=1e-6)
     # Still "training": BatchNormalization's statistics moved (they do in fit too).
-    assert any(not np.allclose(a, b) for a, b in zip(before, twin.get_weights()))
+    assert any(not np.allclose(a, b) for a, b in zip(before, twin.get_weights(), strict=True))
 
 
 class _BatchNumbers(keras.callbacks.Callback):
@@ -202,7 +202,7 @@ def test_steps_per_execution_matches_fit_with_the_same_setting(mode, case):
     assert int(twin.optimizer.iterations) == int(reference.optimizer.iterations)
     # One begin/end per execution, numbered by its first and last step, as in fit.
     assert [c[:2] for c in trainer_numbers.calls] == [c[:2] for c in fit_numbers.calls]
-    for a, b in zip(trainer_numbers.calls, fit_numbers.calls):
+    for a, b in zip(trainer_numbers.calls, fit_numbers.calls, strict=True):
         if a[0] == "end":
             assert a[2] == pytest.approx(b[2], abs=1e-3)
 
