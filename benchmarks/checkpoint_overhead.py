@@ -109,8 +109,11 @@ def main(argv=None):
         if variant == "noop":
             return [Noop()]
         directory = os.path.join(scratch, f"{variant}-{round_index}")
-        return [TimedCheckpointManager(directory, save_freq=args.save_freq, max_to_keep=3,
-                                       async_write=variant == "async")]
+        return [
+            TimedCheckpointManager(
+                directory, save_freq=args.save_freq, max_to_keep=3, async_write=variant == "async"
+            )
+        ]
 
     variants = ["bare", "noop", "sync", "async"]
     managed = ["sync", "async"]
@@ -136,8 +139,11 @@ def main(argv=None):
                     blocked_per_step[variant].append(cbs[0].blocked / steps)
                     blocked_per_save[variant].append(cbs[0].in_saves / cbs[0].saves)
                     end_wait[variant].append(cbs[0].at_end)
-                    sizes.append(sum(os.path.getsize(os.path.join(cbs[0].latest, f))
-                                     for f in os.listdir(cbs[0].latest)))
+                    sizes.append(
+                        sum(
+                            os.path.getsize(os.path.join(cbs[0].latest, f)) for f in os.listdir(cbs[0].latest)
+                        )
+                    )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     load_after = os.getloadavg()
@@ -146,7 +152,9 @@ def main(argv=None):
     # Within-round ratios: each round's variants ran back to back, so a slow
     # spell from other processes mostly cancels out of their ratio.
     paired = {
-        base: {v: statistics.median(a / b for a, b in zip(rates[v], rates[base], strict=True)) for v in variants}
+        base: {
+            v: statistics.median(a / b for a, b in zip(rates[v], rates[base], strict=True)) for v in variants
+        }
         for base in ("bare", "noop")
     }
     cpu_medians = {v: statistics.median(r) for v, r in cpu_rates.items()}

@@ -44,20 +44,34 @@ def run_one(mode, trials, epochs, directory):
     hypermodel = SimpleCNNHyperModel(arrays.input_shape, 10, num_blocks=(1, 2), filters=(8, 16))
     samples = []
     recorder = keras.callbacks.LambdaCallback(on_train_begin=lambda logs: samples.append(rss_mb()))
-    fit_args = dict(validation_data=(arrays.x_val, arrays.y_val), epochs=epochs,
-                    callbacks=[recorder], verbose=0)
+    fit_args = dict(
+        validation_data=(arrays.x_val, arrays.y_val), epochs=epochs, callbacks=[recorder], verbose=0
+    )
     start = time.perf_counter()
     if mode == "keras_ext":
-        search = Search(hypermodel, max_trials=trials, directory=directory, project_name=mode,
-                        overwrite=True, seed=0)
+        search = Search(
+            hypermodel, max_trials=trials, directory=directory, project_name=mode, overwrite=True, seed=0
+        )
         search.run(arrays.x_train, arrays.y_train, **fit_args)
     else:
-        tuner = keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trials=trials,
-                                         seed=1, directory=directory, project_name=mode, overwrite=True)
+        tuner = keras_tuner.RandomSearch(
+            hypermodel,
+            objective="val_accuracy",
+            max_trials=trials,
+            seed=1,
+            directory=directory,
+            project_name=mode,
+            overwrite=True,
+        )
         tuner.search(arrays.x_train, arrays.y_train, **fit_args)
     samples.append(rss_mb())  # after the last trial
-    return {"mode": mode, "trials": trials, "epochs": epochs, "rss_mb": samples,
-            "seconds": time.perf_counter() - start}
+    return {
+        "mode": mode,
+        "trials": trials,
+        "epochs": epochs,
+        "rss_mb": samples,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def summarize(result):
@@ -95,17 +109,29 @@ def main(argv=None):
     for mode in args.modes:
         # A fresh process per mode, so neither inherits the other's memory.
         out = subprocess.run(
-            [sys.executable, __file__, "--child", mode, "--trials", str(args.trials),
-             "--epochs", str(args.epochs)],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                mode,
+                "--trials",
+                str(args.trials),
+                "--epochs",
+                str(args.epochs),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         result = json.loads(out.strip().splitlines()[-1])
         summaries.append({**summarize(result), "rss_mb": [round(v, 1) for v in result["rss_mb"]]})
     for s in summaries:
         verdict = "PASS" if s["growth_after_2nd_trial_mb"] < 200 else "FAIL"
-        print(f"{s['mode']:>9}: {s['trials']} trials in {s['seconds']} s; RSS {s['rss_at_first_trial_mb']} MB "
-              f"at trial 1, {s['rss_after_2nd_trial_mb']} MB after trial 2, {s['rss_after_last_trial_mb']} MB "
-              f"after the last: +{s['growth_after_2nd_trial_mb']} MB ({verdict} < 200 MB)")
+        print(
+            f"{s['mode']:>9}: {s['trials']} trials in {s['seconds']} s; RSS {s['rss_at_first_trial_mb']} MB "
+            f"at trial 1, {s['rss_after_2nd_trial_mb']} MB after trial 2, {s['rss_after_last_trial_mb']} MB "
+            f"after the last: +{s['growth_after_2nd_trial_mb']} MB ({verdict} < 200 MB)"
+        )
     if args.output:
         with open(args.output, "w") as f:
             json.dump(summaries, f, indent=2)

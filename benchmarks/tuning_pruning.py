@@ -31,17 +31,36 @@ def keras_ext_command():
 
 def run_search(directory, args, prune):
     command = [
-        *keras_ext_command(), "tune", "--tuner", "random", "--max-trials", str(args.trials),
-        "--epochs", str(args.epochs), "--seed", str(args.seed), "--directory", directory,
-        "--project-name", "pruned" if prune else "full", "--verbose", "0",
+        *keras_ext_command(),
+        "tune",
+        "--tuner",
+        "random",
+        "--max-trials",
+        str(args.trials),
+        "--epochs",
+        str(args.epochs),
+        "--seed",
+        str(args.seed),
+        "--directory",
+        directory,
+        "--project-name",
+        "pruned" if prune else "full",
+        "--verbose",
+        "0",
     ]
     if prune:
-        command += ["--prune", "--prune-warmup-trials", str(args.warmup_trials),
-                    "--prune-warmup-epochs", str(args.warmup_epochs)]
+        command += [
+            "--prune",
+            "--prune-warmup-trials",
+            str(args.warmup_trials),
+            "--prune-warmup-epochs",
+            str(args.warmup_epochs),
+        ]
     cpu_before = _children_cpu_seconds()
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, text=True,
-                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    subprocess.run(
+        command, check=True, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    )
     seconds = time.perf_counter() - start
     cpu_seconds = _children_cpu_seconds() - cpu_before
     with open(os.path.join(directory, command[command.index("--project-name") + 1], "trials.csv")) as f:
@@ -80,16 +99,20 @@ def main(argv=None):
         results = [run_search(directory, args, prune=False), run_search(directory, args, prune=True)]
     full, pruned = results
     for r in results:
-        print(f"pruning {'on ' if r['pruning'] else 'off'}: {r['seconds']:>6} s wall, "
-              f"{r['cpu_seconds']:>6} s CPU, {r['trial_seconds']:>6} s in trials, "
-              f"{r['epochs_trained']:>3} epochs trained, {r['trials_pruned']} trials pruned, "
-              f"best trial {r['best_trial']} (val_accuracy {r['best_score']:.6f})")
+        print(
+            f"pruning {'on ' if r['pruning'] else 'off'}: {r['seconds']:>6} s wall, "
+            f"{r['cpu_seconds']:>6} s CPU, {r['trial_seconds']:>6} s in trials, "
+            f"{r['epochs_trained']:>3} epochs trained, {r['trials_pruned']} trials pruned, "
+            f"best trial {r['best_trial']} (val_accuracy {r['best_score']:.6f})"
+        )
     same = (full["best_trial"], full["best_score"]) == (pruned["best_trial"], pruned["best_score"])
-    print(f"same best trial: {same}; epochs saved: {full['epochs_trained'] - pruned['epochs_trained']} "
-          f"({1 - pruned['epochs_trained'] / full['epochs_trained']:.0%}); "
-          f"time saved: {1 - pruned['seconds'] / full['seconds']:.0%} wall, "
-          f"{1 - pruned['cpu_seconds'] / full['cpu_seconds']:.0%} CPU, "
-          f"{1 - pruned['trial_seconds'] / full['trial_seconds']:.0%} in trials")
+    print(
+        f"same best trial: {same}; epochs saved: {full['epochs_trained'] - pruned['epochs_trained']} "
+        f"({1 - pruned['epochs_trained'] / full['epochs_trained']:.0%}); "
+        f"time saved: {1 - pruned['seconds'] / full['seconds']:.0%} wall, "
+        f"{1 - pruned['cpu_seconds'] / full['cpu_seconds']:.0%} CPU, "
+        f"{1 - pruned['trial_seconds'] / full['trial_seconds']:.0%} in trials"
+    )
     if args.output:
         with open(args.output, "w") as f:
             json.dump({"arguments": vars(args), "results": results, "same_best_trial": same}, f, indent=2)

@@ -210,8 +210,11 @@ def publish_jax_state(model, trainable, non_trainable, optimizer_variables, metr
     """
     if not hasattr(model, "jax_state_sync"):
         raise _changed("Model.jax_state_sync (the JAX trainer's state hand-back)", "is missing")
-    state = {"trainable_variables": trainable, "non_trainable_variables": non_trainable,
-             "metrics_variables": metrics_variables}
+    state = {
+        "trainable_variables": trainable,
+        "non_trainable_variables": non_trainable,
+        "metrics_variables": metrics_variables,
+    }
     if optimizer_variables is not None:  # None during evaluation, which leaves the optimizer alone
         state["optimizer_variables"] = optimizer_variables
     model._jax_state = state

@@ -32,8 +32,6 @@ def check_kernel_size(name, value):
     """Return a positive int or a tuple of 2 positive ints, else raise ValueError."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise ValueError(
-                f"`{name}` must be an int or a tuple of 2 ints, got {name}={value!r}."
-            )
+            raise ValueError(f"`{name}` must be an int or a tuple of 2 ints, got {name}={value!r}.")
         return tuple(check_positive_int(name, v) for v in value)
     return check_positive_int(name, value)

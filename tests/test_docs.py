@@ -11,14 +11,29 @@ import keras
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SUBPACKAGES = ("layers", "models", "metrics", "callbacks", "schedules", "training",
-               "distribute", "tuning", "data")
+SUBPACKAGES = (
+    "layers",
+    "models",
+    "metrics",
+    "callbacks",
+    "schedules",
+    "training",
+    "distribute",
+    "tuning",
+    "data",
+)
 # Their examples use tf.distribute or keras-tuner on TensorFlow; keras_ext.data's
 # pipelines work without TensorFlow (PyDataset), so its examples run on every backend.
 TENSORFLOW_SUBPACKAGES = ("distribute", "tuning")
 # A ```python block that mentions one of these runs only on the TensorFlow backend.
-TENSORFLOW_MARKERS = ("tensorflow", "tf.data", "tf.distribute", "keras_ext.distribute",
-                      "keras_ext.tuning", "keras_tuner")
+TENSORFLOW_MARKERS = (
+    "tensorflow",
+    "tf.data",
+    "tf.distribute",
+    "keras_ext.distribute",
+    "keras_ext.tuning",
+    "keras_tuner",
+)
 
 
 def _public_modules():
@@ -86,11 +101,14 @@ def test_python_example_runs(where, index, block, tmp_path, monkeypatch):
     printed = out.getvalue().splitlines()
     assert len(printed) == len(shown), f"{where} block {index} printed {printed}, comments show {shown}"
     for expected, actual in zip(shown, printed, strict=True):
-        assert actual.strip() == expected, f"{where} block {index}: printed {actual!r}, comment says {expected!r}"
+        assert actual.strip() == expected, (
+            f"{where} block {index}: printed {actual!r}, comment says {expected!r}"
+        )
 
 
-@pytest.mark.parametrize("module_name, package, required", PUBLIC_MODULES,
-                         ids=[m for m, _, _ in PUBLIC_MODULES])
+@pytest.mark.parametrize(
+    "module_name, package, required", PUBLIC_MODULES, ids=[m for m, _, _ in PUBLIC_MODULES]
+)
 def test_docstring_examples(module_name, package, required, tmp_path, monkeypatch):
     if package in TENSORFLOW_SUBPACKAGES and keras.backend.backend() != "tensorflow":
         pytest.skip("needs TensorFlow")

@@ -17,9 +17,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(ROOT, "keras_ext")
 
 # Every private name the fence wraps; no other module of the package may use them.
-INTERNALS = (r"keras\.src", r"keras_tuner\.src", r"\._jax_state", r"\._learning_rate\b",
-             r"(?<!self)\._direction\b", r"\._try_build", r"_get_checkpoint_fname",
-             r"\.compute_loss_and_updates", r"\._initial_epoch\s*=", r"metrics_tracking")
+INTERNALS = (
+    r"keras\.src",
+    r"keras_tuner\.src",
+    r"\._jax_state",
+    r"\._learning_rate\b",
+    r"(?<!self)\._direction\b",
+    r"\._try_build",
+    r"_get_checkpoint_fname",
+    r"\.compute_loss_and_updates",
+    r"\._initial_epoch\s*=",
+    r"metrics_tracking",
+)
 
 
 def _sources():

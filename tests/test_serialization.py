@@ -20,10 +20,17 @@ PUBLIC_MODULES = (keras_ext.layers, keras_ext.models, keras_ext.metrics)
 # class name -> (constructor kwargs that differ from the defaults, input shape)
 EXAMPLES = {
     "Linear": (
-        {"units": 3, "activation": "relu", "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}},
+        {
+            "units": 3,
+            "activation": "relu",
+            "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}},
+        },
         (4, 5),
     ),
-    "ConvBlock": ({"filters": 4, "kernel_size": (3, 3), "weight_decay": 1e-3, "dropout_rate": 0.25}, (2, 8, 8, 3)),
+    "ConvBlock": (
+        {"filters": 4, "kernel_size": (3, 3), "weight_decay": 1e-3, "dropout_rate": 0.25},
+        (2, 8, 8, 3),
+    ),
     "SimpleCNN": ({"num_classes": 4, "filters": [4, 8], "dropout_rate": 0.1}, (2, 12, 12, 1)),
     "FashionCNN": ({"num_classes": 5}, (2, 28, 28, 1)),
     "CategoricalTruePositives": ({"name": "ctp"}, (6, 4)),
@@ -62,7 +69,8 @@ def test_get_config_lists_every_constructor_argument(name):
     cls = PUBLIC_CLASSES[name]
     config = _make(name).get_config()
     params = [
-        p for p in inspect.signature(cls.__init__).parameters.values()
+        p
+        for p in inspect.signature(cls.__init__).parameters.values()
         if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
     ]
     missing = [p.name for p in params if p.name not in config]

@@ -28,7 +28,8 @@ sys.modules["tensorflow"] = None  # import tensorflow now fails as if it were no
 
 def test_checkpoint_resume_with_the_pydataset_pipeline_equals_an_uninterrupted_run(tmp_path):
     run_fresh_python(
-        BLOCK_TENSORFLOW + textwrap.dedent(f"""
+        BLOCK_TENSORFLOW
+        + textwrap.dedent(f"""
         import keras
         import numpy as np
         import keras_ext

@@ -49,8 +49,7 @@ MUTATIONS = (
         path="keras_ext/metrics/categorical_true_positives.py",
         old='            aggregation="sum",',
         new='            aggregation="mean",',
-        tests=("tests/distribute/test_replicas.py",
-               "tests/metrics/test_categorical_true_positives.py"),
+        tests=("tests/distribute/test_replicas.py", "tests/metrics/test_categorical_true_positives.py"),
     ),
     Mutation(
         name="sha256-skipped",
@@ -236,13 +235,15 @@ def run_mutation(mutation, timeout):
         problem = _apply(mutation, tree)
         if problem:
             return {"name": mutation.name, "status": "broken", "detail": problem, "seconds": 0.0}
-        env = {**os.environ, "PYTHONPATH": tree, "KERAS_BACKEND": mutation.backend,
-               "TF_CPP_MIN_LOG_LEVEL": "2"}
-        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                   *mutation.tests]
+        env = {
+            **os.environ,
+            "PYTHONPATH": tree,
+            "KERAS_BACKEND": mutation.backend,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *mutation.tests]
         try:
-            proc = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True,
-                                  timeout=timeout)
+            proc = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
             code, output = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired:
             code, output = "timeout", ""
@@ -273,14 +274,18 @@ def main(argv=None):
     for mutation in [by_name[n] for n in args.names] or MUTATIONS:
         result = run_mutation(mutation, args.timeout)
         results.append({**result, "guarantee": mutation.guarantee, "path": mutation.path})
-        print(f"{result['status']:9s} {mutation.name:40s} {result['seconds']:7.1f}s  {result['detail']}",
-              flush=True)
+        print(
+            f"{result['status']:9s} {mutation.name:40s} {result['seconds']:7.1f}s  {result['detail']}",
+            flush=True,
+        )
     if args.json:
         import keras
 
-        record = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                             f"{platform.python_version()}, Keras {keras.__version__}",
-                  "results": results}
+        record = {
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, Keras {keras.__version__}",
+            "results": results,
+        }
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(record, f, indent=2)
             f.write("\n")

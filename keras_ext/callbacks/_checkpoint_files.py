@@ -169,8 +169,10 @@ def read_checkpoint(path):
     contents = {}
     for file_name in (STATE_NPZ, STATE_JSON):
         expected = files.get(file_name)
-        if not isinstance(expected, dict) or not _is_int(expected.get("size")) or not isinstance(
-            expected.get("sha256"), str
+        if (
+            not isinstance(expected, dict)
+            or not _is_int(expected.get("size"))
+            or not isinstance(expected.get("sha256"), str)
         ):
             raise CorruptCheckpointError(f"{manifest_path} has no valid size and sha256 for {file_name}")
         try:

@@ -9,8 +9,19 @@ MODES = ("auto", "min", "max")
 
 # Name fragments, checked on the name without its `val_` prefix. Lower-is-better
 # first, so `accuracy_loss` is a loss.
-_LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "mape", "msle", "hinge", "crossentropy",
-                    "divergence", "poisson", "logcosh")
+_LOWER_IS_BETTER = (
+    "loss",
+    "error",
+    "mse",
+    "mae",
+    "mape",
+    "msle",
+    "hinge",
+    "crossentropy",
+    "divergence",
+    "poisson",
+    "logcosh",
+)
 _HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "true_positives", "iou", "similarity")
 
 
@@ -27,7 +38,7 @@ def metric_direction(monitor, mode="auto", metrics=()):
         raise ValueError(f"`mode` must be one of {list(MODES)}, got mode={mode!r}.")
     if mode != "auto":
         return mode
-    name = monitor[len("val_"):] if monitor.startswith("val_") else monitor
+    name = monitor[len("val_") :] if monitor.startswith("val_") else monitor
     if any(word in name for word in _LOWER_IS_BETTER):
         return "min"
     from keras_ext import _keras_internals
@@ -67,7 +78,10 @@ def is_better(value, best, direction, min_delta=0.0):
 
 def ranked(scores, direction):
     """Keys of `{key: score}` with a finite score, best first (ties: the smaller key first)."""
-    valid = [(score, key) for key, score in scores.items()
-             if isinstance(score, (int, float)) and math.isfinite(score)]
+    valid = [
+        (score, key)
+        for key, score in scores.items()
+        if isinstance(score, (int, float)) and math.isfinite(score)
+    ]
     sign = -1.0 if direction == "max" else 1.0
     return [key for score, key in sorted(valid, key=lambda item: (sign * item[0], item[1]))]

@@ -66,7 +66,8 @@ class FitResume:
             "batches": batches,
             # A checkpoint written after validation ran (a run stopped mid-epoch) holds
             # the validation's metric sums, not the training ones: those restart.
-            "metrics": training_state.group_arrays(arrays, "metrics") if state.get("metrics_exact", True)
+            "metrics": training_state.group_arrays(arrays, "metrics")
+            if state.get("metrics_exact", True)
             else None,
             "metric_specs": state["variables"].get("metrics", []),
             "path": path,

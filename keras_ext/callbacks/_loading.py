@@ -60,7 +60,9 @@ def set_aside(paths, stacklevel=3):
             os.replace(path, target)
         except OSError:
             continue
-        warnings.warn(f"CheckpointManager: moved corrupt checkpoint {path} to {target}.", stacklevel=stacklevel)
+        warnings.warn(
+            f"CheckpointManager: moved corrupt checkpoint {path} to {target}.", stacklevel=stacklevel
+        )
 
 
 def build_if_needed(model, state):
@@ -89,8 +91,10 @@ def restore_for_inference(model, directory, include_optimizer=False):
     assigned. Returns the path of the checkpoint it loaded.
     """
     directory = os.fspath(directory)
-    if os.path.exists(os.path.join(directory, files.MANIFEST)) or files.list_checkpoints(directory) == [] and (
-        os.path.basename(os.path.normpath(directory)).startswith("ckpt-")
+    if (
+        os.path.exists(os.path.join(directory, files.MANIFEST))
+        or files.list_checkpoints(directory) == []
+        and (os.path.basename(os.path.normpath(directory)).startswith("ckpt-"))
     ):
         path = directory
         arrays, state = read_usable(path)

@@ -55,8 +55,8 @@ class PreemptionGuard:
     """Installs the handlers for one training run and remembers which signal arrived."""
 
     def __init__(self):
-        self.received = None   # the signal number, once one arrived
-        self.handled = False   # whether the checkpoint for it was written
+        self.received = None  # the signal number, once one arrived
+        self.handled = False  # whether the checkpoint for it was written
         self._previous = {}
         self._callback_list = None
 

@@ -17,7 +17,7 @@ class KeepNewest:
         self.n = n
 
     def keep(self, steps, scores):
-        return set(steps if self.n is None else steps[-self.n:])
+        return set(steps if self.n is None else steps[-self.n :])
 
 
 class KeepBest:

@@ -144,7 +144,9 @@ def match(saved_specs, variables, limit=10):
     """
     live = dict(zip(_keys([v.path for v in variables]), variables, strict=True))
     pairs, problems, used = [], [], set()
-    for index, (key, saved) in enumerate(zip(_keys([s["path"] for s in saved_specs]), saved_specs, strict=True)):
+    for index, (key, saved) in enumerate(
+        zip(_keys([s["path"] for s in saved_specs]), saved_specs, strict=True)
+    ):
         variable = live.get(key)
         if variable is None:
             problems.append(
@@ -177,7 +179,9 @@ def _dtypes_fit(saved, live):
     and uint32 on JAX; letting integers meet is what makes a checkpoint
     restore on the other backend. `plan_restore` checks every value fits.
     """
-    return saved == live or (np.issubdtype(np.dtype(saved), np.integer) and np.issubdtype(np.dtype(live), np.integer))
+    return saved == live or (
+        np.issubdtype(np.dtype(saved), np.integer) and np.issubdtype(np.dtype(live), np.integer)
+    )
 
 
 def _converted(value, variable):

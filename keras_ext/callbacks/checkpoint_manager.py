@@ -339,8 +339,11 @@ class CheckpointManager(keras.callbacks.Callback):
                     f"(available: {', '.join(sorted(logs))}); this checkpoint gets no score.",
                     stacklevel=2,
                 )
-        if self._trigger.every_epoch or self.monitor is not None or self._save_at_epoch_end or (
-            self._preemption.requested
+        if (
+            self._trigger.every_epoch
+            or self.monitor is not None
+            or self._save_at_epoch_end
+            or (self._preemption.requested)
         ):
             # Written at the next on_epoch_begin (or on_train_end), after every
             # callback has finished this epoch, so their state is complete.
@@ -385,7 +388,9 @@ class CheckpointManager(keras.callbacks.Callback):
                 try:
                     self._restore_for_training(model, path, arrays, state)
                 except files.CorruptCheckpointError as e:  # a callback state that does not load
-                    warnings.warn(f"CheckpointManager: skipping corrupt checkpoint {path}: {e}.", stacklevel=4)
+                    warnings.warn(
+                        f"CheckpointManager: skipping corrupt checkpoint {path}: {e}.", stacklevel=4
+                    )
                     unusable.append(path)
                     continue
                 return
@@ -409,8 +414,10 @@ class CheckpointManager(keras.callbacks.Callback):
         self.restored_from = path
         self._fit_resume.start(path, arrays, state, (self.params or {}).get("steps"))
         if self.verbose:
-            print(f"CheckpointManager: restored {path} (epoch {state['epoch'] + 1}, "
-                  f"batch {state['step_in_epoch']}, step {state['step']})")
+            print(
+                f"CheckpointManager: restored {path} (epoch {state['epoch'] + 1}, "
+                f"batch {state['step_in_epoch']}, step {state['step']})"
+            )
 
     def _restore_callback_states(self, path, saved):
         live = self._loop_state.callbacks()
@@ -443,7 +450,9 @@ class CheckpointManager(keras.callbacks.Callback):
             self._wait_for_writer()
         self.model.stop_training = True
         if self.verbose:
-            print(f"CheckpointManager: signal {self.preempted} received; saved step {self._step} and stopped.")
+            print(
+                f"CheckpointManager: signal {self.preempted} received; saved step {self._step} and stopped."
+            )
 
     def _save(self, epoch, step_in_epoch, logs, score=None):
         model = self.model
@@ -481,7 +490,9 @@ class CheckpointManager(keras.callbacks.Callback):
             "score": _finite_or_none(score),
             "logs": {k: float(v) for k, v in (logs or {}).items() if _is_number(v)},
             "variables": specs,
-            "callbacks": {key: callback.get_state() for key, callback in self._loop_state.callbacks().items()},
+            "callbacks": {
+                key: callback.get_state() for key, callback in self._loop_state.callbacks().items()
+            },
             "model_class": type(model).__name__,
             "optimizer_class": type(getattr(model, "optimizer", None)).__name__,
             "build_config": _jsonable(build_config),
@@ -492,7 +503,8 @@ class CheckpointManager(keras.callbacks.Callback):
         self._wait_for_writer()
         if self.async_write:
             self._writer = threading.Thread(
-                target=self._write_in_background, args=(step, arrays, state),
+                target=self._write_in_background,
+                args=(step, arrays, state),
                 name=f"keras_ext-checkpoint-{step}",
             )
             self._writer.start()
@@ -528,7 +540,9 @@ class CheckpointManager(keras.callbacks.Callback):
             writer.join()
         error, self._writer_error = self._writer_error, None
         if error is not None:
-            raise RuntimeError(f"CheckpointManager: a background checkpoint write failed: {error!r}") from error
+            raise RuntimeError(
+                f"CheckpointManager: a background checkpoint write failed: {error!r}"
+            ) from error
 
     def _read_scores(self):
         scores = {}

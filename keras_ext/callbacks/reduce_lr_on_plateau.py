@@ -236,4 +236,3 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-

@@ -62,7 +62,10 @@ def check_npz(path):
 def check_arrays(source, arrays):
     """What the loader made of the data: shapes, lengths, finite pixels, labels in [0, num_classes)."""
     where = f"--dataset {source}"
-    for split, x, y in (("train", arrays.x_train, arrays.y_train), ("validation", arrays.x_val, arrays.y_val)):
+    for split, x, y in (
+        ("train", arrays.x_train, arrays.y_train),
+        ("validation", arrays.x_val, arrays.y_val),
+    ):
         if x.ndim != 4:
             raise UsageError(
                 f"{where}: {split} images have shape {x.shape[1:]}; expected (height, width) "
@@ -106,10 +109,14 @@ def _check_labels(what, y, num_classes=None):
     if np.issubdtype(y.dtype, np.floating):
         bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
         if bad.size:
-            raise UsageError(f"{what}[{bad[0]}] = {y[bad[0]].item()!r} is not a whole number; labels are class indices")
+            raise UsageError(
+                f"{what}[{bad[0]}] = {y[bad[0]].item()!r} is not a whole number; labels are class indices"
+            )
     bad = np.flatnonzero(y < 0)
     if bad.size:
-        raise UsageError(f"{what}[{bad[0]}] = {y[bad[0]].item()!r} is negative; labels are class indices >= 0")
+        raise UsageError(
+            f"{what}[{bad[0]}] = {y[bad[0]].item()!r} is negative; labels are class indices >= 0"
+        )
     if num_classes is not None:
         bad = np.flatnonzero(y >= num_classes)
         if bad.size:

@@ -3,8 +3,7 @@
 from keras_ext._keras_internals import print_msg
 from keras_ext.cli.arg_types import positive_int
 
-ALL_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_spe", "trainer_xla", "trainer_eager",
-                "bare_loop")
+ALL_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_spe", "trainer_xla", "trainer_eager", "bare_loop")
 
 
 def add_parser(subparsers):
@@ -20,17 +19,33 @@ def add_parser(subparsers):
             "finishes in about a minute on 2 CPU cores."
         ),
     )
-    p.add_argument("--quick", action="store_true",
-                   help="SimpleCNN, batch 32, in-memory arrays; calls of 10 steps x 3 repeats")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="SimpleCNN, batch 32, in-memory arrays; calls of 10 steps x 3 repeats",
+    )
     p.add_argument("--models", nargs="+", choices=("simplecnn", "fashioncnn"), default=None)
     p.add_argument("--batch-sizes", nargs="+", type=positive_int, default=None)
     p.add_argument("--data", nargs="+", choices=("arrays", "tf.data"), default=None)
-    p.add_argument("--variants", nargs="+", default=None, choices=ALL_VARIANTS,
-                   help="a subset of the variants (default: all)")
-    p.add_argument("--steps", type=positive_int, default=None,
-                   help="steps per whole-call repeat (default 30; 10 with --quick)")
-    p.add_argument("--steady-steps", type=positive_int, default=200,
-                   help="timed steps inside one fit call, after a warm-up epoch (default 200)")
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        default=None,
+        choices=ALL_VARIANTS,
+        help="a subset of the variants (default: all)",
+    )
+    p.add_argument(
+        "--steps",
+        type=positive_int,
+        default=None,
+        help="steps per whole-call repeat (default 30; 10 with --quick)",
+    )
+    p.add_argument(
+        "--steady-steps",
+        type=positive_int,
+        default=200,
+        help="timed steps inside one fit call, after a warm-up epoch (default 200)",
+    )
     p.add_argument("--repeats", type=positive_int, default=None)
     p.add_argument("--output", default="benchmarks/results", help="directory for results.json and chart.png")
     p.set_defaults(run=run)

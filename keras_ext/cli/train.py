@@ -30,34 +30,59 @@ def add_parser(subparsers):
         ),
     )
     p.add_argument("--model", choices=MODELS, default="simplecnn")
-    p.add_argument("--dataset", default="digits",
-                   help="'digits' (built in, offline), 'fashion_mnist', an IDX directory or an .npz")
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="'digits' (built in, offline), 'fashion_mnist', an IDX directory or an .npz",
+    )
     p.add_argument("--epochs", type=positive_int, default=20)
     p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--learning-rate", type=positive_float, default=3e-3,
-                   help="initial learning rate of the ExponentialDecay schedule")
+    p.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=3e-3,
+        help="initial learning rate of the ExponentialDecay schedule",
+    )
     p.add_argument("--decay-steps", type=positive_int, default=100)
     p.add_argument("--decay-rate", type=positive_float, default=0.8)
     p.add_argument("--dropout-rate", type=unit_rate, default=0.0, help="SimpleCNN only")
     p.add_argument("--output", default="runs/train", help="directory for model.keras and metrics.json")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (>= 0)")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
-                   help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
+    p.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=2,
+        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch",
+    )
     ckpt = p.add_argument_group(
         "checkpoints",
         "With --checkpoint-dir, a keras_ext CheckpointManager saves the whole training state "
         "(atomically, newest few kept) and a rerun on the same directory resumes exactly where "
         "the last checkpoint left off.",
     )
-    ckpt.add_argument("--checkpoint-dir", type=_checkpoint_dir, default=None,
-                      help="directory for ckpt-<step> checkpoints (created if missing)")
-    ckpt.add_argument("--save-freq", type=_save_freq, default=None,
-                      help="optimizer steps between checkpoints, or 'epoch' (default 20)")
-    ckpt.add_argument("--max-to-keep", type=_max_to_keep, default=None,
-                      help="newest checkpoints kept, or 'all' (default 3)")
-    ckpt.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                      help="continue from the newest checkpoint in --checkpoint-dir (default); "
-                           "--no-resume needs a directory without checkpoints")
+    ckpt.add_argument(
+        "--checkpoint-dir",
+        type=_checkpoint_dir,
+        default=None,
+        help="directory for ckpt-<step> checkpoints (created if missing)",
+    )
+    ckpt.add_argument(
+        "--save-freq",
+        type=_save_freq,
+        default=None,
+        help="optimizer steps between checkpoints, or 'epoch' (default 20)",
+    )
+    ckpt.add_argument(
+        "--max-to-keep", type=_max_to_keep, default=None, help="newest checkpoints kept, or 'all' (default 3)"
+    )
+    ckpt.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="continue from the newest checkpoint in --checkpoint-dir (default); "
+        "--no-resume needs a directory without checkpoints",
+    )
     p.set_defaults(run=run)
     return p
 
@@ -145,7 +170,9 @@ def run(args):
     try:
         model = build_model(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)
     except ValueError as e:  # FashionCNN flattens, so small images leave it nothing to pool
-        raise UsageError(f"--model {args.model} cannot take images of shape {dataset.input_shape}: {e}") from e
+        raise UsageError(
+            f"--model {args.model} cannot take images of shape {dataset.input_shape}: {e}"
+        ) from e
     print_msg(
         f"keras-ext train: {args.model} on {args.dataset} "
         f"({len(dataset.arrays.x_train)} train / {len(dataset.arrays.x_val)} validation images, "
@@ -164,8 +191,10 @@ def run(args):
         verbose=args.verbose,
     )
     if manager is not None and manager.restored_from:
-        print_msg(f"resumed from {manager.restored_from} (trained epochs "
-              f"{', '.join(str(e + 1) for e in history.epoch) or 'none: already done'})")
+        print_msg(
+            f"resumed from {manager.restored_from} (trained epochs "
+            f"{', '.join(str(e + 1) for e in history.epoch) or 'none: already done'})"
+        )
     results = model.evaluate(dataset.validation, verbose=0, return_dict=True)
     model_path = os.path.join(args.output, "model.keras")
     save_model_atomically(model, model_path)

@@ -30,37 +30,64 @@ def add_parser(subparsers):
     )
     p.add_argument("--tuner", choices=TUNERS, default="random")
     p.add_argument("--max-trials", type=positive_int, default=10)
-    p.add_argument("--epochs", type=positive_int, default=5,
-                   help="epochs per trial (Hyperband: the most a trial gets)")
+    p.add_argument(
+        "--epochs", type=positive_int, default=5, help="epochs per trial (Hyperband: the most a trial gets)"
+    )
     p.add_argument("--executions-per-trial", type=positive_int, default=1)
-    p.add_argument("--objective", default="val_accuracy",
-                   help="a logged metric: val_accuracy, val_loss, val_categorical_true_positives, ...")
-    p.add_argument("--direction", choices=("min", "max"),
-                   help="only for an objective whose direction is not known")
+    p.add_argument(
+        "--objective",
+        default="val_accuracy",
+        help="a logged metric: val_accuracy, val_loss, val_categorical_true_positives, ...",
+    )
+    p.add_argument(
+        "--direction", choices=("min", "max"), help="only for an objective whose direction is not known"
+    )
     p.add_argument("--directory", default="runs/tune")
     p.add_argument("--project-name", default="simplecnn")
     p.add_argument("--overwrite", action="store_true", help="start afresh (default: resume)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (>= 0)")
-    p.add_argument("--dataset", default="digits",
-                   help="'digits' (built in, offline), 'fashion_mnist', an IDX directory or an .npz")
-    p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
-                   help=("fix or narrow a hyperparameter (repeatable): range names "
-                         f"{', '.join(RANGE_HPS)} take VALUE or MIN:MAX; choice names "
-                         f"{', '.join(CHOICE_HPS)} take VALUE or V1,V2,..."))
-    p.add_argument("--prune", action="store_true",
-                   help="stop a trial worse than the median of completed trials at the same epoch")
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="'digits' (built in, offline), 'fashion_mnist', an IDX directory or an .npz",
+    )
+    p.add_argument(
+        "--hp",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=(
+            "fix or narrow a hyperparameter (repeatable): range names "
+            f"{', '.join(RANGE_HPS)} take VALUE or MIN:MAX; choice names "
+            f"{', '.join(CHOICE_HPS)} take VALUE or V1,V2,..."
+        ),
+    )
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="stop a trial worse than the median of completed trials at the same epoch",
+    )
     p.add_argument("--prune-warmup-trials", type=positive_int, default=3)
     p.add_argument("--prune-warmup-epochs", type=non_negative_int, default=1)
     role = p.add_mutually_exclusive_group()
-    role.add_argument("--chief", action="store_true",
-                      help="serve trials to workers (keras-tuner's oracle) and write the results")
+    role.add_argument(
+        "--chief",
+        action="store_true",
+        help="serve trials to workers (keras-tuner's oracle) and write the results",
+    )
     role.add_argument("--worker", action="store_true", help="run trials served by a chief")
     p.add_argument("--oracle-ip", default=os.environ.get("KERASTUNER_ORACLE_IP", "127.0.0.1"))
-    p.add_argument("--oracle-port", type=positive_int,
-                   default=int(os.environ.get("KERASTUNER_ORACLE_PORT", "8000")))
+    p.add_argument(
+        "--oracle-port", type=positive_int, default=int(os.environ.get("KERASTUNER_ORACLE_PORT", "8000"))
+    )
     p.add_argument("--tuner-id", help="this worker's id (default: tuner<pid>)")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
-                   help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
+    p.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=2,
+        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch",
+    )
     p.set_defaults(run=run)
     return p
 
@@ -83,8 +110,7 @@ def parse_hp(items):
             kwargs[name] = tuple(v if name == "optimizer" else _number(v, name) for v in parts)
         else:
             raise ValueError(
-                f"--hp: unknown hyperparameter {name!r}; expected one of "
-                f"{list(RANGE_HPS + CHOICE_HPS)}."
+                f"--hp: unknown hyperparameter {name!r}; expected one of {list(RANGE_HPS + CHOICE_HPS)}."
             )
     return kwargs
 
@@ -120,15 +146,19 @@ def _prepare(args):
     _inputs.check_output_dir(args.directory, "--directory")
     arrays = _inputs.load_checked_arrays(args.dataset, seed=args.seed)
     hypermodel = tuning.SimpleCNNHyperModel(arrays.input_shape, arrays.num_classes, **parse_hp(args.hp))
-    pruning = (
-        tuning.MedianPruning(args.prune_warmup_trials, args.prune_warmup_epochs)
-        if args.prune else None
-    )
+    pruning = tuning.MedianPruning(args.prune_warmup_trials, args.prune_warmup_epochs) if args.prune else None
     search = tuning.Search(
-        hypermodel, tuner=args.tuner, objective=args.objective, direction=args.direction,
-        max_trials=args.max_trials, executions_per_trial=args.executions_per_trial,
-        directory=args.directory, project_name=args.project_name, overwrite=args.overwrite,
-        seed=args.seed, pruning=pruning,
+        hypermodel,
+        tuner=args.tuner,
+        objective=args.objective,
+        direction=args.direction,
+        max_trials=args.max_trials,
+        executions_per_trial=args.executions_per_trial,
+        directory=args.directory,
+        project_name=args.project_name,
+        overwrite=args.overwrite,
+        seed=args.seed,
+        pruning=pruning,
     )
     keras.utils.set_random_seed(args.seed)
     search.check(arrays.x_train, arrays.y_train)
@@ -164,8 +194,11 @@ def _search(args, search, arrays):
         f"backend {keras.backend.backend()}",
     )
     board = search.run(
-        arrays.x_train, arrays.y_train, (arrays.x_val, arrays.y_val),
-        epochs=args.epochs, verbose=args.verbose,
+        arrays.x_train,
+        arrays.y_train,
+        (arrays.x_val, arrays.y_val),
+        epochs=args.epochs,
+        verbose=args.verbose,
     )
     if board is None:
         print_msg(f"keras-ext tune: worker {role} finished; the chief writes the results.")
@@ -181,7 +214,9 @@ def _search(args, search, arrays):
 
         picture = os.path.join(search.project_dir, "trials.png")
         best = None if board.best is None else board.best["trial_id"]
-        print_msg(f"wrote {plot_trials(search.project_dir, search.objective.name, picture, best_trial_id=best)}")
+        print_msg(
+            f"wrote {plot_trials(search.project_dir, search.objective.name, picture, best_trial_id=best)}"
+        )
     except ImportError as e:  # the results are written; a missing picture must not fail the search
         print_msg(f"trials.png not drawn: {e}")
     return 0

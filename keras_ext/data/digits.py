@@ -18,9 +18,7 @@ def load_digits_arrays(validation_split=0.2, seed=0):
     from sklearn.model_selection import train_test_split
 
     if not 0.0 < validation_split < 1.0:
-        raise ValueError(
-            f"`validation_split` must be in (0, 1), got validation_split={validation_split!r}."
-        )
+        raise ValueError(f"`validation_split` must be in (0, 1), got validation_split={validation_split!r}.")
     digits = load_digits()
     images = digits.images.astype("float32") / 16.0
     zoom = DIGITS_SIZE / images.shape[1]
@@ -30,6 +28,4 @@ def load_digits_arrays(validation_split=0.2, seed=0):
     x_train, x_val, y_train, y_val = train_test_split(
         images, labels, test_size=validation_split, random_state=seed, stratify=labels
     )
-    return ImageArrays(
-        np.ascontiguousarray(x_train), y_train, np.ascontiguousarray(x_val), y_val, 10
-    )
+    return ImageArrays(np.ascontiguousarray(x_train), y_train, np.ascontiguousarray(x_val), y_val, 10)

@@ -82,7 +82,6 @@ def load_npz(path):
         missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
         if missing:
             raise ValueError(
-                f"{path} lacks arrays {missing}; an .npz dataset needs "
-                "x_train, y_train, x_test, y_test."
+                f"{path} lacks arrays {missing}; an .npz dataset needs x_train, y_train, x_test, y_test."
             )
         return to_image_arrays(f["x_train"], f["y_train"], f["x_test"], f["y_test"])

@@ -72,8 +72,7 @@ def load(name_or_path="digits", batch_size=32, validation_split=0.2, seed=0, kin
     seed = check_seed(seed)  # before the split, so a bad seed is named as keras_ext's argument
     arrays = load_arrays(name_or_path, validation_split=validation_split, seed=seed)
     return LoadedDataset(
-        train=make_pipeline(arrays.x_train, arrays.y_train, batch_size, shuffle=True, seed=seed,
-                            kind=kind),
+        train=make_pipeline(arrays.x_train, arrays.y_train, batch_size, shuffle=True, seed=seed, kind=kind),
         validation=make_pipeline(arrays.x_val, arrays.y_val, batch_size, shuffle=False, kind=kind),
         input_shape=arrays.input_shape,
         num_classes=arrays.num_classes,

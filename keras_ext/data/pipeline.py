@@ -33,8 +33,15 @@ from keras_ext.data.epoch_clock import reset_epoch
 from keras_ext.data.epoch_clock import set_epoch
 from keras_ext.data.epoch_clock import unset_permutation
 
-__all__ = ["EPOCH_UNSET", "epoch_permutation", "get_epoch", "make_pipeline", "reset_epoch",
-           "set_epoch", "tensorflow_available"]
+__all__ = [
+    "EPOCH_UNSET",
+    "epoch_permutation",
+    "get_epoch",
+    "make_pipeline",
+    "reset_epoch",
+    "set_epoch",
+    "tensorflow_available",
+]
 
 KINDS = ("auto", "tf.data", "pydataset")
 

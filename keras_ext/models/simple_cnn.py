@@ -52,8 +52,7 @@ class SimpleCNN(keras.Model):
         self.num_classes = check_positive_int("num_classes", num_classes)
         if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") or not filters:
             raise ValueError(
-                "`filters` must be a non-empty sequence of positive ints, "
-                f"got filters={filters!r}."
+                f"`filters` must be a non-empty sequence of positive ints, got filters={filters!r}."
             )
         for f in filters:
             check_positive_int("filters", f)

@@ -56,7 +56,8 @@ class BareLoop:
         def train_step(state, x, y):
             trainable, non_trainable, optimizer_vars = state
             (loss, non_trainable), grads = jax.value_and_grad(loss_and_state, has_aux=True)(
-                trainable, non_trainable, x, y)
+                trainable, non_trainable, x, y
+            )
             trainable, optimizer_vars = optimizer.stateless_apply(optimizer_vars, grads, trainable)
             return loss, (trainable, non_trainable, optimizer_vars)
 
@@ -77,7 +78,7 @@ class BareLoop:
                 self._step(batch_x, batch_y)
         else:
             for start in range(0, len(x), batch_size):
-                self._step(x[start:start + batch_size], y[start:start + batch_size])
+                self._step(x[start : start + batch_size], y[start : start + batch_size])
         # Wait until the device has finished, so timings are honest.
         if keras.backend.backend() == "jax":
             import jax

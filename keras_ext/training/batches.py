@@ -27,16 +27,15 @@ def unpack(element, where, need_y=True):
         return element, None, None
     structure = _describe(element)
     raise ValueError(
-        f"{where} must yield (x, y) or (x, y, sample_weight) tuples, got an element of "
-        f"structure {structure}."
+        f"{where} must yield (x, y) or (x, y, sample_weight) tuples, got an element of structure {structure}."
     )
 
 
 def _describe(element):
     if isinstance(element, (tuple, list)):
-        return f"{type(element).__name__} of {len(element)}: (" + ", ".join(
-            _describe(e) for e in element
-        ) + ")"
+        return (
+            f"{type(element).__name__} of {len(element)}: (" + ", ".join(_describe(e) for e in element) + ")"
+        )
     if isinstance(element, dict):
         return "dict with keys " + str(sorted(element))
     shape = getattr(element, "shape", None)
@@ -52,8 +51,18 @@ class BatchSource:
     `shuffle`) and told `on_epoch_end()`.
     """
 
-    def __init__(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
-                 need_y=True, where="x", seed=None, class_weight=None):
+    def __init__(
+        self,
+        x,
+        y=None,
+        sample_weight=None,
+        batch_size=None,
+        shuffle=False,
+        need_y=True,
+        where="x",
+        seed=None,
+        class_weight=None,
+    ):
         self.need_y = need_y
         self.class_weight = check_class_weight(class_weight)
         self.where = where
@@ -81,8 +90,11 @@ class BatchSource:
             )
         self.kind = "arrays"
         self.batch_size = check_positive_int("batch_size", 32 if batch_size is None else batch_size)
-        self.arrays = [np.asarray(x), None if y is None else np.asarray(y),
-                       None if sample_weight is None else np.asarray(sample_weight)]
+        self.arrays = [
+            np.asarray(x),
+            None if y is None else np.asarray(y),
+            None if sample_weight is None else np.asarray(sample_weight),
+        ]
         if need_y and y is None:
             raise ValueError(f"{where}: targets `y` are required, got y=None.")
         if self.class_weight is not None:
@@ -92,9 +104,7 @@ class BatchSource:
         n = len(self.arrays[0])
         for name, array in zip(("y", "sample_weight"), self.arrays[1:], strict=True):
             if array is not None and len(array) != n:
-                raise ValueError(
-                    f"{where}: x has {n} samples but {name} has {len(array)}; they must match."
-                )
+                raise ValueError(f"{where}: x has {n} samples but {name} has {len(array)}; they must match.")
         self.num_batches = math.ceil(n / self.batch_size)
 
     def set_epoch(self, epoch):
@@ -196,8 +206,11 @@ class BatchSource:
             index = slice(start, start + self.batch_size)
             if order is not None:
                 index = order[index]
-            yield (x[index], None if y is None else y[index],
-                   None if sample_weight is None else sample_weight[index])
+            yield (
+                x[index],
+                None if y is None else y[index],
+                None if sample_weight is None else sample_weight[index],
+            )
 
 
 def same_shape_runs(batches):
@@ -254,8 +267,9 @@ def class_weight_to_sample_weight(y, class_weight):
 def _class_weight_map_fn(class_weight, where):
     import tensorflow as tf
 
-    table = tf.constant([float(class_weight.get(c, 1.0)) for c in range(max(class_weight) + 1)],
-                        dtype=keras.config.floatx())
+    table = tf.constant(
+        [float(class_weight.get(c, 1.0)) for c in range(max(class_weight) + 1)], dtype=keras.config.floatx()
+    )
 
     def apply(*element):
         x, y, sample_weight = unpack(element, where)
@@ -292,5 +306,7 @@ def validation_split_arrays(x, y, sample_weight, validation_split):
             f"validation_split={validation_split!r}: pass more data or another fraction."
         )
     arrays = (x, y, sample_weight)
-    return (tuple(None if a is None else a[:split_at] for a in arrays),
-            tuple(None if a is None else a[split_at:] for a in arrays))
+    return (
+        tuple(None if a is None else a[:split_at] for a in arrays),
+        tuple(None if a is None else a[split_at:] for a in arrays),
+    )

@@ -38,8 +38,7 @@ STEADY_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_spe")
 
 
 def variant_names(backend):
-    names = ["fit", "fit_spe", "trainer_graph", "trainer_spe", "trainer_xla", "trainer_eager",
-             "bare_loop"]
+    names = ["fit", "fit_spe", "trainer_graph", "trainer_spe", "trainer_xla", "trainer_eager", "bare_loop"]
     if backend == "jax":
         # On JAX "graph" and "xla" are the same jitted step.
         names.remove("trainer_xla")
@@ -74,15 +73,17 @@ class _Variant:
         if name.startswith("fit"):
             spe = steps_per_execution if name == "fit_spe" else 1
             # jit_compile="auto", Keras's default: XLA off for TensorFlow on CPU, jit on JAX.
-            model.compile(_optimizer(), _loss(), metrics=["accuracy"], steps_per_execution=spe,
-                          jit_compile="auto")
+            model.compile(
+                _optimizer(), _loss(), metrics=["accuracy"], steps_per_execution=spe, jit_compile="auto"
+            )
             self._fit = model.fit
             self._run = self._run_fit
         elif name.startswith("trainer"):
             spe = steps_per_execution if name == "trainer_spe" else 1
             mode = "graph" if name == "trainer_spe" else name.split("_", 1)[1]
-            trainer = Trainer(model, _optimizer(), _loss(), metrics=["accuracy"], mode=mode,
-                              steps_per_execution=spe)
+            trainer = Trainer(
+                model, _optimizer(), _loss(), metrics=["accuracy"], mode=mode, steps_per_execution=spe
+            )
             self._fit = trainer.fit
             self._run = self._run_fit
         else:
@@ -103,8 +104,15 @@ class _Variant:
         """`epochs` passes through `model.fit` or `Trainer.fit`, which take the same arguments."""
         data_x, data_y = self._data(x, y)
         batch_size = self.batch_size if data_y is not None else None
-        self._fit(data_x, data_y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0,
-                  callbacks=callbacks)
+        self._fit(
+            data_x,
+            data_y,
+            batch_size=batch_size,
+            epochs=epochs,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        )
 
     def steady_run(self, x, y, epochs):
         """Steps/s of each timed epoch of one `fit` call: a warm-up epoch, then `epochs` more."""
@@ -137,9 +145,19 @@ class _EpochClock(keras.callbacks.Callback):
         self.times.append(time.perf_counter())
 
 
-def run_benchmark(models=MODEL_NAMES, batch_sizes=(32, 256), data_kinds=DATA_KINDS, steps=30,
-                  repeats=5, warmup_steps=5, variants=None, steps_per_execution=10,
-                  steady_steps=200, steady_epochs=4, log=print):
+def run_benchmark(
+    models=MODEL_NAMES,
+    batch_sizes=(32, 256),
+    data_kinds=DATA_KINDS,
+    steps=30,
+    repeats=5,
+    warmup_steps=5,
+    variants=None,
+    steps_per_execution=10,
+    steady_steps=200,
+    steady_epochs=4,
+    log=print,
+):
     """Measure every combination; return a result dict (see `write_outputs`)."""
     backend = keras.backend.backend()
     variants = list(variants or variant_names(backend))
@@ -157,20 +175,57 @@ def run_benchmark(models=MODEL_NAMES, batch_sizes=(32, 256), data_kinds=DATA_KIN
             x = rng.random((n, *INPUT_SHAPE)).astype("float32")
             y = rng.integers(0, NUM_CLASSES, n).astype("int32")
             for data_kind in data_kinds:
-                rows.extend(_measure_group(model_name, batch_size, data_kind, x, y, steps, repeats,
-                                           warmup_steps, variants, steps_per_execution,
-                                           epoch_steps, steady_epochs, log))
-    return {"environment": environment(), "settings": {
-        "steps": steps, "repeats": repeats, "warmup_steps": warmup_steps,
-        "steady_steps": epoch_steps * steady_epochs, "steady_epochs": steady_epochs,
-        "steady_variants": [v for v in STEADY_VARIANTS if v in variants],
-        "steps_per_execution": steps_per_execution, "optimizer": "RMSprop(1e-3)",
-        "metrics": ["accuracy"], "input_shape": list(INPUT_SHAPE), "num_classes": NUM_CLASSES,
-    }, "results": rows}
+                rows.extend(
+                    _measure_group(
+                        model_name,
+                        batch_size,
+                        data_kind,
+                        x,
+                        y,
+                        steps,
+                        repeats,
+                        warmup_steps,
+                        variants,
+                        steps_per_execution,
+                        epoch_steps,
+                        steady_epochs,
+                        log,
+                    )
+                )
+    return {
+        "environment": environment(),
+        "settings": {
+            "steps": steps,
+            "repeats": repeats,
+            "warmup_steps": warmup_steps,
+            "steady_steps": epoch_steps * steady_epochs,
+            "steady_epochs": steady_epochs,
+            "steady_variants": [v for v in STEADY_VARIANTS if v in variants],
+            "steps_per_execution": steps_per_execution,
+            "optimizer": "RMSprop(1e-3)",
+            "metrics": ["accuracy"],
+            "input_shape": list(INPUT_SHAPE),
+            "num_classes": NUM_CLASSES,
+        },
+        "results": rows,
+    }
 
 
-def _measure_group(model_name, batch_size, data_kind, x, y, steps, repeats, warmup_steps,
-                   variants, steps_per_execution, epoch_steps, steady_epochs, log):
+def _measure_group(
+    model_name,
+    batch_size,
+    data_kind,
+    x,
+    y,
+    steps,
+    repeats,
+    warmup_steps,
+    variants,
+    steps_per_execution,
+    epoch_steps,
+    steady_epochs,
+    log,
+):
     initial = make_model(model_name).get_weights()
     runners = []
     for name in variants:
@@ -181,36 +236,49 @@ def _measure_group(model_name, batch_size, data_kind, x, y, steps, repeats, warm
     for runner in runners:  # tracing, compilation, first-call allocations
         runner.timed_run(x[:warm], y[:warm])
     times = {r.name: [] for r in runners}
-    short_x, short_y = x[:batch_size * steps], y[:batch_size * steps]
+    short_x, short_y = x[: batch_size * steps], y[: batch_size * steps]
     for _ in range(repeats):
         for runner in runners:
             times[runner.name].append(runner.timed_run(short_x, short_y))
     # Steady state: one long call per variant, the variants one after another.
     steady = {}
-    long_x, long_y = x[:batch_size * epoch_steps], y[:batch_size * epoch_steps]
+    long_x, long_y = x[: batch_size * epoch_steps], y[: batch_size * epoch_steps]
     for runner in runners:
         if runner.name in STEADY_VARIANTS:
-            steady[runner.name] = sorted(epoch_steps / s for s in runner.steady_run(long_x, long_y, steady_epochs))
+            steady[runner.name] = sorted(
+                epoch_steps / s for s in runner.steady_run(long_x, long_y, steady_epochs)
+            )
     rows = []
     for name, seconds in times.items():
         rates = sorted(steps / s for s in seconds)
         row = {
-            "model": model_name, "batch_size": batch_size, "data": data_kind, "variant": name,
+            "model": model_name,
+            "batch_size": batch_size,
+            "data": data_kind,
+            "variant": name,
             "steps_per_s_median": statistics.median(rates),
-            "steps_per_s_min": rates[0], "steps_per_s_max": rates[-1],
+            "steps_per_s_min": rates[0],
+            "steps_per_s_max": rates[-1],
             "images_per_s_median": statistics.median(rates) * batch_size,
             "repeats": len(rates),
             "call_seconds_median": statistics.median(seconds),
         }
-        line = (f"{model_name:10s} batch {batch_size:4d} {data_kind:7s} {name:14s} whole call "
-                f"{row['steps_per_s_median']:8.2f} steps/s [{rates[0]:.2f} .. {rates[-1]:.2f}]")
+        line = (
+            f"{model_name:10s} batch {batch_size:4d} {data_kind:7s} {name:14s} whole call "
+            f"{row['steps_per_s_median']:8.2f} steps/s [{rates[0]:.2f} .. {rates[-1]:.2f}]"
+        )
         if name in steady:
             epoch_rates = steady[name]
             # Steps over the time of all timed epochs together (not a mean of rates).
             total = epoch_steps * len(epoch_rates) / sum(epoch_steps / r for r in epoch_rates)
-            row.update({"steady_steps_per_s": total, "steady_steps_per_s_min": epoch_rates[0],
-                        "steady_steps_per_s_max": epoch_rates[-1],
-                        "steady_images_per_s": total * batch_size})
+            row.update(
+                {
+                    "steady_steps_per_s": total,
+                    "steady_steps_per_s_min": epoch_rates[0],
+                    "steady_steps_per_s_max": epoch_rates[-1],
+                    "steady_images_per_s": total * batch_size,
+                }
+            )
             line += f"  steady {total:8.2f} steps/s [{epoch_rates[0]:.2f} .. {epoch_rates[-1]:.2f}]"
         rows.append(row)
         log(line)
@@ -219,9 +287,15 @@ def _measure_group(model_name, batch_size, data_kind, x, y, steps, repeats, warm
 
 def environment():
     backend = keras.backend.backend()
-    env = {"backend": backend, "keras": keras.__version__, "python": platform.python_version(),
-           "machine": platform.machine(), "processor": platform.processor(),
-           "cpu_count": os.cpu_count(), "numpy": np.__version__}
+    env = {
+        "backend": backend,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "numpy": np.__version__,
+    }
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -264,13 +338,17 @@ def ratios(results):
 
 
 def format_table(results):
-    lines = [f"{'model':10s} {'batch':>5s} {'data':7s} {'variant':14s} {'steady':>9s} "
-             f"{'call':>9s} {'min':>8s} {'max':>8s} {'images/s':>9s}   (steps/s)"]
+    lines = [
+        f"{'model':10s} {'batch':>5s} {'data':7s} {'variant':14s} {'steady':>9s} "
+        f"{'call':>9s} {'min':>8s} {'max':>8s} {'images/s':>9s}   (steps/s)"
+    ]
     for r in results["results"]:
         steady = f"{r['steady_steps_per_s']:9.2f}" if "steady_steps_per_s" in r else f"{'-':>9s}"
-        lines.append(f"{r['model']:10s} {r['batch_size']:5d} {r['data']:7s} {r['variant']:14s} "
-                     f"{steady} {r['steps_per_s_median']:9.2f} {r['steps_per_s_min']:8.2f} "
-                     f"{r['steps_per_s_max']:8.2f} {r['images_per_s_median']:9.0f}")
+        lines.append(
+            f"{r['model']:10s} {r['batch_size']:5d} {r['data']:7s} {r['variant']:14s} "
+            f"{steady} {r['steps_per_s_median']:9.2f} {r['steps_per_s_min']:8.2f} "
+            f"{r['steps_per_s_max']:8.2f} {r['images_per_s_median']:9.0f}"
+        )
     lines.append("")
     for entry in ratios(results):
         parts = [f"{k}={v:.3f}" for k, v in entry.items() if isinstance(v, float)]
@@ -300,11 +378,19 @@ def plot(results, path):
     for i, variant in enumerate(variants):
         med, low, high = [], [], []
         for group in groups:
-            row = next((r for r in results["results"]
-                        if (r["model"], r["batch_size"], r["data"]) == group and r["variant"] == variant), None)
+            row = next(
+                (
+                    r
+                    for r in results["results"]
+                    if (r["model"], r["batch_size"], r["data"]) == group and r["variant"] == variant
+                ),
+                None,
+            )
             med.append(row["images_per_s_median"] if row else 0)
             low.append((row["steps_per_s_median"] - row["steps_per_s_min"]) * row["batch_size"] if row else 0)
-            high.append((row["steps_per_s_max"] - row["steps_per_s_median"]) * row["batch_size"] if row else 0)
+            high.append(
+                (row["steps_per_s_max"] - row["steps_per_s_median"]) * row["batch_size"] if row else 0
+            )
         positions = [g + (i - (len(variants) - 1) / 2) * width for g in range(len(groups))]
         ax.bar(positions, med, width, yerr=[low, high], label=variant, capsize=2)
     ax.set_xticks(range(len(groups)))

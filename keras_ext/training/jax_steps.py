@@ -66,8 +66,14 @@ def make_steps(model, loss_tracker, jit=True):
     def train_step(state, x, y, sample_weight):
         trainable, non_trainable, optimizer_vars, metric_vars = state
         (_, aux), grads = grad_fn(
-            trainable, non_trainable, metric_vars, x, y, sample_weight,
-            training=True, optimizer_variables=optimizer_vars,
+            trainable,
+            non_trainable,
+            metric_vars,
+            x,
+            y,
+            sample_weight,
+            training=True,
+            optimizer_variables=optimizer_vars,
         )
         loss, y_pred, non_trainable, metric_vars = aux
         if trainable:  # a model without trainable weights has nothing to optimise, as in `fit`

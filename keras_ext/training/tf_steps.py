@@ -9,7 +9,8 @@ from keras_ext.training.batches import unpack
 from keras_ext.training.targets import check_targets
 
 Steps = collections.namedtuple(
-    "Steps", ["train", "test", "predict", "silent_train", "train_chunk", "train_iterator"])
+    "Steps", ["train", "test", "predict", "silent_train", "train_chunk", "train_iterator"]
+)
 
 MODES = ("eager", "graph", "xla")
 

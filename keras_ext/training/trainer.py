@@ -70,8 +70,9 @@ class Trainer:
     ['accuracy', 'loss']
     """
 
-    def __init__(self, model, optimizer="rmsprop", loss=None, metrics=None, mode="graph",
-                 steps_per_execution=1):
+    def __init__(
+        self, model, optimizer="rmsprop", loss=None, metrics=None, mode="graph", steps_per_execution=1
+    ):
         if not isinstance(model, keras.Model):
             raise ValueError(f"`model` must be a keras.Model, got model={model!r}.")
         if mode not in MODES:
@@ -88,20 +89,39 @@ class Trainer:
         with self._scope():
             # The Trainer runs its own steps; this compile gives the model the same
             # optimizer, loss and metrics for callbacks, evaluate and save.
-            model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                          steps_per_execution=self.steps_per_execution)
+            model.compile(
+                optimizer=optimizer, loss=loss, metrics=metrics, steps_per_execution=self.steps_per_execution
+            )
         self.optimizer = model.optimizer
         self.loss_tracker = model.metrics[0]
         if self.loss_tracker.name != "loss":
-            raise RuntimeError("Unexpected Keras internals: the first compiled metric is not the loss tracker.")
+            raise RuntimeError(
+                "Unexpected Keras internals: the first compiled metric is not the loss tracker."
+            )
         self._steps = None
         self._state = None
 
     # ------------------------------------------------------------------ public
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1, seed=None):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+        seed=None,
+    ):
         """Train for `epochs` epochs; return the `keras.callbacks.History`, like `model.fit`.
 
         `x` is a NumPy array (with `y`, optional `sample_weight`,
@@ -118,12 +138,17 @@ class Trainer:
         epochs = check_positive_int("epochs", epochs)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = validation_split_arrays(
-                x, y, sample_weight, validation_split)
-        source = BatchSource(x, y, sample_weight, batch_size, shuffle, where="x", seed=seed,
-                             class_weight=class_weight)
+                x, y, sample_weight, validation_split
+            )
+        source = BatchSource(
+            x, y, sample_weight, batch_size, shuffle, where="x", seed=seed, class_weight=class_weight
+        )
         val_source = self._validation_source(validation_data, validation_batch_size or batch_size)
-        steps = source.num_batches if steps_per_epoch is None else check_positive_int(
-            "steps_per_epoch", steps_per_epoch)
+        steps = (
+            source.num_batches
+            if steps_per_epoch is None
+            else check_positive_int("steps_per_epoch", steps_per_epoch)
+        )
         if steps_per_epoch is not None and source.num_batches is not None:
             steps = min(steps, source.num_batches)
         verbose = 1 if verbose == "auto" else verbose
@@ -134,14 +159,28 @@ class Trainer:
         loop_state.clear()
         loop_state.skips_batches = True
         callback_list = keras.callbacks.CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
-            epochs=epochs, steps=steps, model=model,
+            callbacks,
+            add_history=True,
+            add_progbar=verbose != 0,
+            verbose=verbose,
+            epochs=epochs,
+            steps=steps,
+            model=model,
         )
         model.stop_training = False
         try:
             with self._scope():
-                self._fit_epochs(source, val_source, steps, validation_steps, validation_freq,
-                                 initial_epoch, epochs, callback_list, loop_state)
+                self._fit_epochs(
+                    source,
+                    val_source,
+                    steps,
+                    validation_steps,
+                    validation_freq,
+                    initial_epoch,
+                    epochs,
+                    callback_list,
+                    loop_state,
+                )
         finally:
             # However fit ends (an exception, KeyboardInterrupt): nothing of this
             # resume is left for the next fit, and on JAX the variables get the
@@ -152,8 +191,18 @@ class Trainer:
                 _keras_internals.sync_jax_state(model)
         return model.history
 
-    def _fit_epochs(self, source, val_source, steps, validation_steps, validation_freq,
-                    initial_epoch, epochs, callback_list, loop_state):
+    def _fit_epochs(
+        self,
+        source,
+        val_source,
+        steps,
+        validation_steps,
+        validation_freq,
+        initial_epoch,
+        epochs,
+        callback_list,
+        loop_state,
+    ):
         model = self.model
         # As fit does: model, optimizer and compiled metrics exist before any
         # callback runs, so a checkpoint can be restored into all of them.
@@ -182,14 +231,27 @@ class Trainer:
         callback_list.on_train_end(logs=epoch_logs)
         source.set_epoch(None)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
         """Compute the loss and metrics on data; like `model.evaluate`."""
         source = BatchSource(x, y, sample_weight, batch_size, shuffle=False, where="x")
         verbose = 1 if verbose == "auto" else verbose
         callback_list = keras.callbacks.CallbackList(
-            callbacks, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=steps or source.num_batches, model=self.model,
+            callbacks,
+            add_progbar=verbose != 0,
+            verbose=verbose,
+            epochs=1,
+            steps=steps or source.num_batches,
+            model=self.model,
         )
         with self._scope():
             logs = self._evaluate_source(source, steps, callback_list)
@@ -290,14 +352,20 @@ class Trainer:
                     break
                 if step < skip:
                     continue  # already trained before the checkpoint this run resumed from
-                yield step, step, lambda need_logs, batch=batch: (
-                    1, self._train_batch(*batch, need_logs=need_logs))
+                yield (
+                    step,
+                    step,
+                    lambda need_logs, batch=batch: (1, self._train_batch(*batch, need_logs=need_logs)),
+                )
         elif self.backend == "tensorflow" and (source.kind == "dataset" or self._distributed):
             yield from self._iterator_executions(source, steps, skip)
         else:
             for begin, batches in source.epoch_chunks(spe, skip, steps):
-                yield begin, begin + spe - 1, lambda need_logs, batches=batches: self._train_chunk(
-                    batches, need_logs)
+                yield (
+                    begin,
+                    begin + spe - 1,
+                    lambda need_logs, batches=batches: self._train_chunk(batches, need_logs),
+                )
 
     def _iterator_executions(self, source, steps, skip):
         """Executions that pull their batches from a tf.data iterator inside the compiled function."""
@@ -331,8 +399,11 @@ class Trainer:
 
         while steps is None or step < steps:
             count = self.steps_per_execution if steps is None else min(self.steps_per_execution, steps - step)
-            yield step, step + self.steps_per_execution - 1, lambda need_logs, count=count: execute(
-                need_logs, count)
+            yield (
+                step,
+                step + self.steps_per_execution - 1,
+                lambda need_logs, count=count: execute(need_logs, count),
+            )
             # The execution has run when control comes back here.
             step += trained[0]
             if trained[0] < count:
@@ -353,8 +424,7 @@ class Trainer:
                 continue
             self._prepare_steps(*run[0])
             stacked = tuple(
-                None if run[0][i] is None else np.stack([_to_numpy(b[i]) for b in run])
-                for i in range(3)
+                None if run[0][i] is None else np.stack([_to_numpy(b[i]) for b in run]) for i in range(3)
             )
             _, logs = self._steps.train_chunk(*stacked, need_logs)
         return len(batches), logs
@@ -425,8 +495,10 @@ class Trainer:
 
     def _predict_batch(self, x):
         if self.backend == "jax":
-            state = ([v.value for v in self.model.trainable_variables],
-                     [v.value for v in self.model.non_trainable_variables])
+            state = (
+                [v.value for v in self.model.trainable_variables],
+                [v.value for v in self.model.non_trainable_variables],
+            )
             return self._steps[2](state, _to_numpy(x))
         return self._steps[2](x)
 

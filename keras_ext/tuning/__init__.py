@@ -14,4 +14,11 @@ from keras_ext.tuning.median_pruning import MedianPruning
 from keras_ext.tuning.search import Search
 from keras_ext.tuning.trial_history import TrialHistory
 
-__all__ = ["Leaderboard", "MedianPruning", "ProjectBusyError", "Search", "SimpleCNNHyperModel", "TrialHistory"]
+__all__ = [
+    "Leaderboard",
+    "MedianPruning",
+    "ProjectBusyError",
+    "Search",
+    "SimpleCNNHyperModel",
+    "TrialHistory",
+]

@@ -39,7 +39,9 @@ def hold_project(directory, project_name):
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:
-        raise ProjectBusyError(_busy_message(directory, project_name, read_json_quietly(holder_path))) from None
+        raise ProjectBusyError(
+            _busy_message(directory, project_name, read_json_quietly(holder_path))
+        ) from None
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
     try:
         write_json_atomically(holder_path, me)

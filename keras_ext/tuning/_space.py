@@ -21,9 +21,7 @@ def range_spec(name, value, check):
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_number, value)):
         low, high = value
     else:
-        raise ValueError(
-            f"`{name}` must be a number (fixed) or a (min, max) pair, got {name}={value!r}."
-        )
+        raise ValueError(f"`{name}` must be a number (fixed) or a (min, max) pair, got {name}={value!r}.")
     check(name, low)
     check(name, high)
     if low > high:

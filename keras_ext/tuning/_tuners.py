@@ -92,6 +92,7 @@ def _serve_until_done(oracle, poll_seconds=0.2):
     from concurrent import futures
 
     import grpc
+
     protos, oracle_chief = _keras_internals.keras_tuner_chief_modules()
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))

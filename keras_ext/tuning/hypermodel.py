@@ -115,8 +115,7 @@ class SimpleCNNHyperModel(keras_tuner.HyperModel):
         self.optimizer = _space.choice_spec("optimizer", optimizer, _space.check_optimizer)
         self.learning_rate = _space.range_spec("learning_rate", learning_rate, _space.check_positive)
         self.batch_size = (
-            None if batch_size is None
-            else _space.choice_spec("batch_size", batch_size, check_positive_int)
+            None if batch_size is None else _space.choice_spec("batch_size", batch_size, check_positive_int)
         )
         self.decay_steps = check_positive_int("decay_steps", decay_steps)
         self.decay_rate = _space.check_positive("decay_rate", decay_rate)
@@ -127,7 +126,7 @@ class SimpleCNNHyperModel(keras_tuner.HyperModel):
         `name` is a metric the built models log (`loss`, `accuracy`,
         `categorical_true_positives`), optionally with `val_`.
         """
-        base = name[len("val_"):] if isinstance(name, str) and name.startswith("val_") else name
+        base = name[len("val_") :] if isinstance(name, str) and name.startswith("val_") else name
         if base not in self.metric_directions:
             known = [f"{prefix}{metric}" for prefix in ("", "val_") for metric in self.metric_directions]
             raise ValueError(f"Objective {name!r} is not a metric the model logs; expected one of {known}.")
@@ -205,8 +204,10 @@ class SimpleCNNHyperModel(keras_tuner.HyperModel):
 
 def _check_input_shape(input_shape):
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-    if not shape or len(shape) != 3 or any(
-        isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape
+    if (
+        not shape
+        or len(shape) != 3
+        or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape)
     ):
         raise ValueError(
             "`input_shape` must be the shape of one image, (height, width, channels) "

@@ -55,16 +55,18 @@ class Leaderboard:
             status = trial.status
             if status == "COMPLETED" and record.get("status") == "pruned":
                 status = "PRUNED"
-            rows.append({
-                "trial_id": trial_id,
-                "status": status,
-                "score": _finite_or_none(trial.score),
-                "best_epoch": trial.best_step,
-                "epochs_trained": history.epochs_trained(trial_id),
-                "seconds": record.get("seconds"),
-                "runs": record.get("runs", 0),
-                "hyperparameters": dict(trial.hyperparameters.values),
-            })
+            rows.append(
+                {
+                    "trial_id": trial_id,
+                    "status": status,
+                    "score": _finite_or_none(trial.score),
+                    "best_epoch": trial.best_step,
+                    "epochs_trained": history.epochs_trained(trial_id),
+                    "seconds": record.get("seconds"),
+                    "runs": record.get("runs", 0),
+                    "hyperparameters": dict(trial.hyperparameters.values),
+                }
+            )
         return cls(oracle.objective.name, oracle.objective.direction, rows)
 
     @property
@@ -110,15 +112,18 @@ class Leaderboard:
         best = self.best
         if best is None:
             raise ValueError("No trial of this search has a score, so there is no best trial.")
-        write_json_atomically(path, {
-            "objective": self.objective_name,
-            "direction": self.direction,
-            "trial_id": best["trial_id"],
-            "score": best["score"],
-            "best_epoch": best["best_epoch"],
-            "hyperparameters": best["hyperparameters"],
-            **extra,
-        })
+        write_json_atomically(
+            path,
+            {
+                "objective": self.objective_name,
+                "direction": self.direction,
+                "trial_id": best["trial_id"],
+                "score": best["score"],
+                "best_epoch": best["best_epoch"],
+                "hyperparameters": best["hyperparameters"],
+                **extra,
+            },
+        )
 
     def _ranked(self, rows):
         sign = -1.0 if self.direction == "max" else 1.0
@@ -127,8 +132,13 @@ class Leaderboard:
             key=lambda r: (sign * r["score"], str(r["trial_id"])),
         )
         unscored = sorted((r for r in rows if r.get("score") is None), key=lambda r: str(r["trial_id"]))
-        defaults = {"best_epoch": None, "epochs_trained": 0, "seconds": None, "runs": 0,
-                    "hyperparameters": {}}
+        defaults = {
+            "best_epoch": None,
+            "epochs_trained": 0,
+            "seconds": None,
+            "runs": 0,
+            "hyperparameters": {},
+        }
         return [{**defaults, **row, "rank": i + 1} for i, row in enumerate([*scored, *unscored])]
 
 

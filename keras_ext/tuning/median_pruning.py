@@ -57,9 +57,7 @@ class MedianPruning(keras.callbacks.Callback):
         super().__init__()
         self.warmup_trials = check_positive_int("warmup_trials", warmup_trials)
         if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int) or warmup_epochs < 0:
-            raise ValueError(
-                f"`warmup_epochs` must be an int >= 0, got warmup_epochs={warmup_epochs!r}."
-            )
+            raise ValueError(f"`warmup_epochs` must be an int >= 0, got warmup_epochs={warmup_epochs!r}.")
         self.warmup_epochs = warmup_epochs
         if direction not in DIRECTIONS:
             raise ValueError(f"`direction` must be 'min' or 'max', got direction={direction!r}.")

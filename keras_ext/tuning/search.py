@@ -82,9 +82,7 @@ class Search:
         pruning=None,
     ):
         if not isinstance(hypermodel, keras_tuner.HyperModel):
-            raise ValueError(
-                f"`hypermodel` must be a keras_tuner.HyperModel, got hypermodel={hypermodel!r}."
-            )
+            raise ValueError(f"`hypermodel` must be a keras_tuner.HyperModel, got hypermodel={hypermodel!r}.")
         if tuner not in TUNERS:
             raise ValueError(f"Unknown tuner {tuner!r}: expected one of {list(TUNERS)}.")
         if pruning is not None and not isinstance(pruning, MedianPruning):
@@ -130,8 +128,12 @@ class Search:
         with self.lock():
             self.tuner = self._make_tuner(epochs)
             self.tuner.search(
-                x, y, validation_data=validation_data, epochs=epochs,
-                callbacks=list(callbacks or []), verbose=verbose,
+                x,
+                y,
+                validation_data=validation_data,
+                epochs=epochs,
+                callbacks=list(callbacks or []),
+                verbose=verbose,
             )
             if is_worker():
                 return None
@@ -256,7 +258,7 @@ def _make_objective(objective, direction, hypermodel):
     if direction is not None and direction not in ("min", "max"):
         raise ValueError(f"`direction` must be 'min' or 'max', got direction={direction!r}.")
     if direction is None:
-        base = objective[len("val_"):] if objective.startswith("val_") else objective
+        base = objective[len("val_") :] if objective.startswith("val_") else objective
         direction = getattr(hypermodel, "metric_directions", {}).get(base)
     if direction is None:  # the rule CheckpointManager and ReduceLROnPlateau use too
         from keras_ext.callbacks._direction import metric_direction

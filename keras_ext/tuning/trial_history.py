@@ -65,16 +65,19 @@ class TrialHistory:
     def begin(self, trial_id, tuner_id="tuner0"):
         """Start (or restart, after an interruption) a trial: its old epochs are dropped."""
         old = self.load(trial_id) or {}
-        self._write(trial_id, {
-            "trial_id": trial_id,
-            "tuner_id": tuner_id,
-            "runs": old.get("runs", 0) + 1,
-            "status": "running",
-            "pruned_at_epoch": None,
-            "started": time.time(),
-            "seconds": None,
-            "executions": [],
-        })
+        self._write(
+            trial_id,
+            {
+                "trial_id": trial_id,
+                "tuner_id": tuner_id,
+                "runs": old.get("runs", 0) + 1,
+                "status": "running",
+                "pruned_at_epoch": None,
+                "started": time.time(),
+                "seconds": None,
+                "executions": [],
+            },
+        )
 
     def start_execution(self, trial_id):
         record = self._require(trial_id)
@@ -118,7 +121,8 @@ class TrialHistory:
             if trial_id == exclude or record["status"] != "completed":
                 continue
             at_epoch = [
-                run[epoch][objective] for run in record["executions"]
+                run[epoch][objective]
+                for run in record["executions"]
                 if len(run) > epoch and run[epoch] and objective in run[epoch]
             ]
             if at_epoch:

@@ -50,11 +50,13 @@ def main(argv=None):
     if args.reference:
         callbacks = [setup.SetDataEpoch()]
     else:
-        callbacks = [CheckpointManager(args.directory, save_freq=4, max_to_keep=3,
-                                       async_write=args.async_write)]
+        callbacks = [
+            CheckpointManager(args.directory, save_freq=4, max_to_keep=3, async_write=args.async_write)
+        ]
     callbacks += [LearningRateLogger(), KillAtStep()]
-    history = model.fit(train, validation_data=validation, epochs=3, shuffle=False,
-                  callbacks=callbacks, verbose=0)
+    history = model.fit(
+        train, validation_data=validation, epochs=3, shuffle=False, callbacks=callbacks, verbose=0
+    )
     np.savez(args.weights, *setup.weights(model))
     print(json.dumps({"history_epochs": history.epoch}))
     return 0

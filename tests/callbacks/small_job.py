@@ -32,18 +32,24 @@ def make_model(seed=0, classes=4, optimizer="rmsprop", order=("alpha", "beta"), 
     for name in order:
         hidden = keras.layers.Dense(6, activation="tanh", name=name)(hidden)
     model = keras.Model(inputs, keras.layers.Dense(classes, name="head")(hidden))
-    optimizers = {"rmsprop": keras.optimizers.RMSprop, "adagrad": keras.optimizers.Adagrad,
-                  "sgd": keras.optimizers.SGD}
-    model.compile(optimizer=optimizers[optimizer](learning_rate=learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    optimizers = {
+        "rmsprop": keras.optimizers.RMSprop,
+        "adagrad": keras.optimizers.Adagrad,
+        "sgd": keras.optimizers.SGD,
+    }
+    model.compile(
+        optimizer=optimizers[optimizer](learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     return model
 
 
 def fit(model, callbacks=(), epochs=EPOCHS, classes=4):
     x, y = data(classes)
-    return model.fit(x, y, batch_size=BATCH_SIZE, epochs=epochs, shuffle=False,
-                     callbacks=list(callbacks), verbose=0)
+    return model.fit(
+        x, y, batch_size=BATCH_SIZE, epochs=epochs, shuffle=False, callbacks=list(callbacks), verbose=0
+    )
 
 
 def values(variables):
@@ -67,12 +73,15 @@ def rewrite(path, state=None, npz_bytes=None, manifest=None):
     `state` and `manifest` are functions that edit the parsed JSON in place
     (or return a replacement).
     """
+
     def load(name):
         with open(os.path.join(path, name), "rb") as f:
             return f.read()
 
-    data_files = {"state.npz": npz_bytes if npz_bytes is not None else load("state.npz"),
-                  "state.json": load("state.json")}
+    data_files = {
+        "state.npz": npz_bytes if npz_bytes is not None else load("state.npz"),
+        "state.json": load("state.json"),
+    }
     if state is not None:
         parsed = json.loads(data_files["state.json"])
         parsed = state(parsed) or parsed

@@ -31,8 +31,16 @@ def arrays():
 
 def _fit(model, arrays, callbacks=(), epochs=EPOCHS):
     x, y, xv, yv = arrays
-    return model.fit(x, y, batch_size=setup.BATCH_SIZE, epochs=epochs, shuffle=False,
-                     validation_data=(xv, yv), callbacks=list(callbacks), verbose=0)
+    return model.fit(
+        x,
+        y,
+        batch_size=setup.BATCH_SIZE,
+        epochs=epochs,
+        shuffle=False,
+        validation_data=(xv, yv),
+        callbacks=list(callbacks),
+        verbose=0,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +48,11 @@ def reference(arrays):
     """One uninterrupted run: final weights, optimizer state and History."""
     model = setup.make_model(seed=0)
     history = _fit(model, arrays)
-    return {"weights": setup.weights(model), "optimizer": setup.optimizer_state(model),
-            "history": history.history}
+    return {
+        "weights": setup.weights(model),
+        "optimizer": setup.optimizer_state(model),
+        "history": history.history,
+    }
 
 
 def _names(paths):
@@ -93,14 +104,18 @@ def test_each_checkpoint_holds_the_whole_training_state(tmp_path, arrays):
     loaded, state = _checkpoint_files.read_checkpoint(manager.latest)
     assert sorted(os.listdir(manager.latest)) == ["MANIFEST.json", "state.json", "state.npz"]
     groups = {k: len(v) for k, v in state["variables"].items()}
-    assert groups == {"model": len(model.variables), "optimizer": len(model.optimizer.variables),
-                      "metrics": len(model.metrics_variables)}
+    assert groups == {
+        "model": len(model.variables),
+        "optimizer": len(model.optimizer.variables),
+        "metrics": len(model.metrics_variables),
+    }
     paths = [v["path"] for v in state["variables"]["model"]]
-    assert any("moving_mean" in p for p in paths)          # BatchNorm statistics
+    assert any("moving_mean" in p for p in paths)  # BatchNorm statistics
     assert any("seed_generator_state" in p for p in paths)  # Dropout's random state
     assert int(loaded["optimizer/00000"]) == 10 == state["step"]  # iterations
-    _assert_all_close([loaded[f"model/{i:05d}"] for i in range(groups["model"])],
-                      setup.weights(model), atol=0)
+    _assert_all_close(
+        [loaded[f"model/{i:05d}"] for i in range(groups["model"])], setup.weights(model), atol=0
+    )
 
 
 def test_mid_epoch_resume_matches_an_uninterrupted_run(tmp_path, arrays, reference):
@@ -152,8 +167,9 @@ def test_restore_for_inference_loads_the_newest_and_changes_nothing(tmp_path, ar
     fresh = SimpleCNN(num_classes=10, filters=(4, 8), dropout_rate=0.25)  # not built, not compiled
     path = CheckpointManager.restore(fresh, tmp_path)
     assert os.path.basename(path) == "ckpt-10"
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(fresh(x)),
-                               keras.ops.convert_to_numpy(trained(x)), atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(fresh(x)), keras.ops.convert_to_numpy(trained(x)), atol=1e-6
+    )
     # One checkpoint directory works too, and so does the optimizer state.
     other = setup.make_model(seed=3)
     CheckpointManager.restore(other, tmp_path / "ckpt-8", include_optimizer=True)
@@ -167,7 +183,9 @@ def test_restoring_into_another_architecture_names_the_variables_and_changes_not
     before = sorted(os.listdir(tmp_path))
     other = setup.make_model(seed=1, filters=(4, 16))
     untouched = setup.weights(other)
-    with pytest.raises(CheckpointMismatchError, match=r"block_1/conv/kernel.*\(3, 3, 4, 8\).*\(3, 3, 4, 16\)"):
+    with pytest.raises(
+        CheckpointMismatchError, match=r"block_1/conv/kernel.*\(3, 3, 4, 8\).*\(3, 3, 4, 16\)"
+    ):
         _fit(other, arrays, [CheckpointManager(tmp_path, save_freq=4)])
     with pytest.raises(ValueError, match="does not fit this model"):
         CheckpointManager.restore(other, tmp_path)
@@ -198,8 +216,9 @@ def test_async_writes_never_overlap_and_finish_before_fit_returns(tmp_path, arra
     assert intervals[-1][1] <= returned
     assert _names(manager.checkpoints) == ["ckpt-8", "ckpt-10"]
     loaded, _ = _checkpoint_files.read_checkpoint(manager.latest)
-    _assert_all_close([loaded[f"model/{i:05d}"] for i in range(len(model.variables))],
-                      setup.weights(model), atol=0)
+    _assert_all_close(
+        [loaded[f"model/{i:05d}"] for i in range(len(model.variables))], setup.weights(model), atol=0
+    )
 
 
 def test_best_checkpoint_by_monitor_is_kept_beside_the_newest(tmp_path, arrays):

@@ -35,7 +35,7 @@ def _checkpoints(directory):
 def test_same_size_change_is_skipped_with_a_warning_naming_the_checksum(tmp_path, file_name):
     older, newest = _checkpoints(tmp_path)
     expected = job.make_model(seed=5)
-    CheckpointManager.restore(expected, older)      # the reference: what ckpt-4 holds
+    CheckpointManager.restore(expected, older)  # the reference: what ckpt-4 holds
 
     _flip_one_byte(os.path.join(newest, file_name), offset_from_end=64 if file_name == "state.npz" else 3)
     model = job.make_model(seed=5)

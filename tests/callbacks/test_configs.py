@@ -9,13 +9,21 @@ import pytest
 import keras_ext
 
 EXAMPLES = {
-    "CheckpointManager": {"directory": "unused_ckpt", "save_freq": "epoch", "max_to_keep": None,
-                          "monitor": "val_loss", "mode": "min", "keep_best": 2, "async_write": True},
+    "CheckpointManager": {
+        "directory": "unused_ckpt",
+        "save_freq": "epoch",
+        "max_to_keep": None,
+        "monitor": "val_loss",
+        "mode": "min",
+        "keep_best": 2,
+        "async_write": True,
+    },
     "LearningRateLogger": {"every": "batch"},
     "ReduceLROnPlateau": {"monitor": "loss", "factor": 0.5, "patience": 3, "cooldown": 1, "min_lr": 1e-5},
 }
 PUBLIC = {
-    name: getattr(keras_ext.callbacks, name) for name in keras_ext.callbacks.__all__
+    name: getattr(keras_ext.callbacks, name)
+    for name in keras_ext.callbacks.__all__
     if inspect.isclass(getattr(keras_ext.callbacks, name))
     and issubclass(getattr(keras_ext.callbacks, name), keras.callbacks.Callback)
 }

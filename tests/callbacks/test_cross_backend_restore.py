@@ -36,7 +36,9 @@ def make_model():
     return model
 """
 
-_WRITE = _SETUP + """
+_WRITE = (
+    _SETUP
+    + """
 keras.utils.set_random_seed(0)
 model = make_model()
 manager = keras_ext.callbacks.CheckpointManager(directory, save_freq=3, max_to_keep=1)
@@ -44,8 +46,11 @@ model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[man
 json.dump({"backend": keras.backend.backend(),
            "predictions": np.asarray(model.predict(probe, verbose=0)).tolist()}, open(out, "w"))
 """
+)
 
-_READ = _SETUP + """
+_READ = (
+    _SETUP
+    + """
 keras.utils.set_random_seed(123)   # a different initialisation than the writer's
 model = make_model()
 model.build((None, 28, 28, 1))
@@ -55,6 +60,7 @@ json.dump({"backend": keras.backend.backend(), "path": str(path),
            "before": before.tolist(),
            "predictions": np.asarray(model.predict(probe, verbose=0)).tolist()}, open(out, "w"))
 """
+)
 
 
 def _run(code, backend, *args):

@@ -19,8 +19,9 @@ def arrays():
 
 def _fit(model, arrays, callbacks, epochs=3):
     x, y, _, _ = arrays
-    return model.fit(x, y, batch_size=setup.BATCH_SIZE, epochs=epochs, shuffle=False,
-                     callbacks=callbacks, verbose=0)
+    return model.fit(
+        x, y, batch_size=setup.BATCH_SIZE, epochs=epochs, shuffle=False, callbacks=callbacks, verbose=0
+    )
 
 
 def test_epoch_and_batch_rates_equal_the_staircase_formula(arrays):
@@ -31,18 +32,23 @@ def test_epoch_and_batch_rates_equal_the_staircase_formula(arrays):
     rates = [logs["learning_rate"] for logs in recorder.batches]
     # One value per optimizer step: the rate the next step uses, schedule(iterations).
     np.testing.assert_allclose(rates, setup.staircase_rate(np.arange(1, 3 * steps + 1)), rtol=1e-6)
-    np.testing.assert_allclose(history.history["learning_rate"],
-                               setup.staircase_rate([steps, 2 * steps, 3 * steps]), rtol=1e-6)
+    np.testing.assert_allclose(
+        history.history["learning_rate"], setup.staircase_rate([steps, 2 * steps, 3 * steps]), rtol=1e-6
+    )
 
 
 def test_rates_continue_the_formula_after_a_mid_epoch_resume(tmp_path, arrays):
     with pytest.raises(setup.CrashAtStep.Crash):
-        _fit(setup.make_model(seed=0), arrays,
-             [CheckpointManager(tmp_path, save_freq=4), setup.CrashAtStep(14)])
+        _fit(
+            setup.make_model(seed=0),
+            arrays,
+            [CheckpointManager(tmp_path, save_freq=4), setup.CrashAtStep(14)],
+        )
     model = setup.make_model(seed=1)
     recorder = setup.RecordBatchLogs()
-    history = _fit(model, arrays, [CheckpointManager(tmp_path, save_freq=4),
-                                   LearningRateLogger(every="batch"), recorder])
+    history = _fit(
+        model, arrays, [CheckpointManager(tmp_path, save_freq=4), LearningRateLogger(every="batch"), recorder]
+    )
     # Resumed at step 12 (epoch 1, batch 2): the two batches fit only draws from
     # the data carry no rate; steps 13..30 each log one.
     assert ["learning_rate" in logs for logs in recorder.batches] == [False] * 2 + [True] * 18
@@ -65,14 +71,17 @@ def test_float_rate_reaches_history_and_csv_logger(tmp_path, arrays):
 def test_warmup_schedule_is_logged_step_by_step(arrays):
     inner = setup.schedule()
     warmup = 6
-    model = setup.make_model(seed=0, learning_rate=LinearWarmup(inner, warmup_steps=warmup,
-                                                                initial_learning_rate=1e-4))
+    model = setup.make_model(
+        seed=0, learning_rate=LinearWarmup(inner, warmup_steps=warmup, initial_learning_rate=1e-4)
+    )
     recorder = setup.RecordBatchLogs()
     _fit(model, arrays, [LearningRateLogger(every="batch"), recorder], epochs=1)
     steps = np.arange(1, setup.STEPS_PER_EPOCH + 1)
-    expected = np.where(steps < warmup,
-                        1e-4 + (setup.LEARNING_RATE - 1e-4) * steps / warmup,
-                        setup.staircase_rate(np.maximum(steps - warmup, 0)))
+    expected = np.where(
+        steps < warmup,
+        1e-4 + (setup.LEARNING_RATE - 1e-4) * steps / warmup,
+        setup.staircase_rate(np.maximum(steps - warmup, 0)),
+    )
     np.testing.assert_allclose([b["learning_rate"] for b in recorder.batches], expected, rtol=1e-6)
 
 

@@ -23,14 +23,20 @@ from tests.callbacks.training_setup import CrashAtStep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXIT_WITHIN = 30  # seconds from the signal to the process gone, as Slurm and Kubernetes allow
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "TF_DETERMINISTIC_OPS": "1",
-       "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+ENV = {
+    **os.environ,
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PYTHONUNBUFFERED": "1",
+    "TF_DETERMINISTIC_OPS": "1",
+    "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+}
 
 
 def _signal_when(command, marker, signum=signal.SIGTERM):
     """Start `command`, send `signum` once a stdout line contains `marker`; return (returncode, seconds, output)."""
-    proc = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     output = []
     try:
         for line in proc.stdout:
@@ -78,48 +84,91 @@ def test_sigterm_to_keras_ext_train_saves_exits_and_the_rerun_matches(tmp_path):
     directory = str(tmp_path / "ckpt")
     returncode, seconds, output = _signal_when(
         _cli("--checkpoint-dir", directory, "--save-freq", "1000", "--output", str(tmp_path / "a")),
-        "Epoch 3/3")
+        "Epoch 3/3",
+    )
     assert returncode == -signal.SIGTERM, output[-3000:]
     assert seconds < EXIT_WITHIN
     state = _only_checkpoint(directory)  # save-freq 1000: only the preemption wrote one
     assert state["epoch"] == 2 and 0 < state["step_in_epoch"] < state["steps_per_epoch"]
 
-    rerun = subprocess.run(_cli("--checkpoint-dir", directory, "--save-freq", "1000",
-                                "--output", str(tmp_path / "a")),
-                           cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(
+        _cli("--checkpoint-dir", directory, "--save-freq", "1000", "--output", str(tmp_path / "a")),
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     assert "resumed from" in rerun.stdout
     # The same command, uninterrupted (with a directory of its own: without one the
     # pipeline is not told its epoch and reshuffles differently).
-    reference = subprocess.run(_cli("--checkpoint-dir", str(tmp_path / "other"), "--save-freq", "1000",
-                                    "--output", str(tmp_path / "b")),
-                               cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    reference = subprocess.run(
+        _cli(
+            "--checkpoint-dir",
+            str(tmp_path / "other"),
+            "--save-freq",
+            "1000",
+            "--output",
+            str(tmp_path / "b"),
+        ),
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert reference.returncode == 0, reference.stderr[-3000:]
-    _assert_close(_load_weights(str(tmp_path / "a" / "model.keras")),
-                  _load_weights(str(tmp_path / "b" / "model.keras")))
+    _assert_close(
+        _load_weights(str(tmp_path / "a" / "model.keras")), _load_weights(str(tmp_path / "b" / "model.keras"))
+    )
 
 
 def _until_done(tmp_path, *args):
-    return [sys.executable, "-m", "tests.callbacks.train_until_done", "--trainer", "--save-freq", "1000",
-            "--directory", str(tmp_path / "ckpt"), "--log", str(tmp_path / "epochs.jsonl"), *args]
+    return [
+        sys.executable,
+        "-m",
+        "tests.callbacks.train_until_done",
+        "--trainer",
+        "--save-freq",
+        "1000",
+        "--directory",
+        str(tmp_path / "ckpt"),
+        "--log",
+        str(tmp_path / "epochs.jsonl"),
+        *args,
+    ]
 
 
 @pytest.mark.tensorflow_only
 def test_sigterm_to_the_trainer_saves_exits_and_the_rerun_matches(tmp_path):
     weights = str(tmp_path / "final.npz")
     returncode, seconds, output = _signal_when(
-        _until_done(tmp_path, "--weights", weights, "--announce"), "epoch 2 begins")
+        _until_done(tmp_path, "--weights", weights, "--announce"), "epoch 2 begins"
+    )
     assert returncode == -signal.SIGTERM, output[-3000:]
     assert seconds < EXIT_WITHIN
     assert _only_checkpoint(str(tmp_path / "ckpt"))["epoch"] == 2
     assert not os.path.exists(weights)  # it stopped before the end
 
-    rerun = subprocess.run(_until_done(tmp_path, "--weights", weights), cwd=ROOT, env=ENV,
-                           capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(
+        _until_done(tmp_path, "--weights", weights),
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     reference = str(tmp_path / "reference.npz")
-    done = subprocess.run(_until_done(tmp_path, "--weights", reference, "--reference", "--run", "ref"),
-                          cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        _until_done(tmp_path, "--weights", reference, "--reference", "--run", "ref"),
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     final, expected = np.load(weights), np.load(reference)
     _assert_close([final[k] for k in expected.files], [expected[k] for k in expected.files])
@@ -169,7 +218,9 @@ def test_one_sigint_saves_the_next_step_then_raises_keyboard_interrupt(tmp_path,
 def test_a_second_sigint_aborts_at_once(tmp_path):
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
-        job.fit(job.make_model(seed=0), [CheckpointManager(tmp_path, save_freq=1000), SendSignal(13, times=2)])
+        job.fit(
+            job.make_model(seed=0), [CheckpointManager(tmp_path, save_freq=1000), SendSignal(13, times=2)]
+        )
     assert signal.getsignal(signal.SIGINT) is before
     assert not [n for n in os.listdir(tmp_path) if n.startswith("ckpt-")]  # aborted before any save
 

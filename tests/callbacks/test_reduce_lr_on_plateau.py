@@ -61,8 +61,9 @@ class CrashAtEpochBegin(keras.callbacks.Callback):
 
 def _fit(model, callbacks, epochs=EPOCHS):
     x = np.random.default_rng(0).normal(size=(2 * STEPS, 4)).astype("float32")
-    return model.fit(x, x.sum(axis=1), batch_size=2, epochs=epochs, shuffle=False,
-                     callbacks=callbacks, verbose=0)
+    return model.fit(
+        x, x.sum(axis=1), batch_size=2, epochs=epochs, shuffle=False, callbacks=callbacks, verbose=0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +109,15 @@ def test_counters_and_scale_survive_a_resume(tmp_path, keras_reference):
     # The crash lands mid-count, after one reduction: a reducer that lost its
     # counters (as Keras's does on every fit) or the scale would diverge.
     with pytest.raises(RuntimeError, match="simulated crash"):
-        _fit(first, [Score(), ReduceLROnPlateau(**KWARGS),
-                     CheckpointManager(tmp_path, save_freq="epoch"), CrashAtEpochBegin(5)])
+        _fit(
+            first,
+            [
+                Score(),
+                ReduceLROnPlateau(**KWARGS),
+                CheckpointManager(tmp_path, save_freq="epoch"),
+                CrashAtEpochBegin(5),
+            ],
+        )
     state = json.loads((tmp_path / f"ckpt-{5 * STEPS}" / "state.json").read_text())
     saved = state["callbacks"]["ReduceLROnPlateau"]
     assert saved["scale"] == pytest.approx(keras_reference[4]) == 0.5
@@ -117,8 +125,9 @@ def test_counters_and_scale_survive_a_resume(tmp_path, keras_reference):
 
     resumed = Record()
     model = _model(_decay())
-    history = _fit(model, [Score(), ReduceLROnPlateau(**KWARGS),
-                           CheckpointManager(tmp_path, save_freq="epoch"), resumed])
+    history = _fit(
+        model, [Score(), ReduceLROnPlateau(**KWARGS), CheckpointManager(tmp_path, save_freq="epoch"), resumed]
+    )
     assert history.epoch == list(range(5, EPOCHS))
     assert [resumed.scales[e] for e in range(5, EPOCHS)] == [0.25, 0.25, 0.25, 0.25, 0.125]
     for epoch in range(5, EPOCHS):
@@ -128,8 +137,14 @@ def test_counters_and_scale_survive_a_resume(tmp_path, keras_reference):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"factor": 1.0}, "factor=1.0"), ({"factor": 0}, "factor=0"), ({"patience": -1}, "patience=-1"),
-     ({"cooldown": 1.5}, "cooldown=1.5"), ({"mode": "down"}, "mode='down'"), ({"min_lr": -1}, "min_lr=-1")],
+    [
+        ({"factor": 1.0}, "factor=1.0"),
+        ({"factor": 0}, "factor=0"),
+        ({"patience": -1}, "patience=-1"),
+        ({"cooldown": 1.5}, "cooldown=1.5"),
+        ({"mode": "down"}, "mode='down'"),
+        ({"min_lr": -1}, "min_lr=-1"),
+    ],
 )
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -191,7 +206,8 @@ def test_reductions_reach_the_compiled_step_as_a_fixed_schedule_would(use_traine
     if use_trainer:
         x = np.random.default_rng(0).normal(size=(2 * STEPS, 4)).astype("float32")
         Trainer(model, optimizer=model.optimizer, loss="mse").fit(
-            x, x.sum(axis=1), batch_size=2, epochs=EPOCHS, shuffle=False, callbacks=callbacks, verbose=0)
+            x, x.sum(axis=1), batch_size=2, epochs=EPOCHS, shuffle=False, callbacks=callbacks, verbose=0
+        )
     else:
         _fit(model, callbacks)
     for trained, expected in zip(model.get_weights(), reference.get_weights(), strict=True):

@@ -30,13 +30,18 @@ def reference():
 def _crash_at(directory, step, **model_kwargs):
     """Train with checkpoints every 4 steps until `step`: ckpt-4, -8, -12 exist for step 14."""
     with pytest.raises(CrashAtStep.Crash):
-        job.fit(job.make_model(seed=0, **model_kwargs),
-                [CheckpointManager(directory, save_freq=4, max_to_keep=None), CrashAtStep(step)])
+        job.fit(
+            job.make_model(seed=0, **model_kwargs),
+            [CheckpointManager(directory, save_freq=4, max_to_keep=None), CrashAtStep(step)],
+        )
 
 
 def _trained_checkpoints(directory, **model_kwargs):
-    job.fit(job.make_model(seed=0, **model_kwargs),
-            [CheckpointManager(directory, save_freq=4, max_to_keep=None)], epochs=1)
+    job.fit(
+        job.make_model(seed=0, **model_kwargs),
+        [CheckpointManager(directory, save_freq=4, max_to_keep=None)],
+        epochs=1,
+    )
 
 
 def test_checkpoint_of_another_optimizer_class_is_refused_and_nothing_is_assigned(tmp_path):
@@ -44,7 +49,9 @@ def test_checkpoint_of_another_optimizer_class_is_refused_and_nothing_is_assigne
     model = job.make_model(seed=1, optimizer="adagrad")
     model.optimizer.build(model.trainable_variables)
     before = job.state_of(model)
-    with pytest.raises(CheckpointMismatchError, match=r"holds the state of a RMSprop, the model is compiled with a Adagrad"):
+    with pytest.raises(
+        CheckpointMismatchError, match=r"holds the state of a RMSprop, the model is compiled with a Adagrad"
+    ):
         job.fit(model, [CheckpointManager(tmp_path, save_freq=4)])
     job.assert_same(job.state_of(model), before)
     with pytest.raises(CheckpointMismatchError, match="optimizer"):
@@ -73,8 +80,10 @@ def test_same_shaped_layers_in_another_order_get_their_own_weights(tmp_path):
     assert [v.path for v in swapped.variables][:2] == ["beta/kernel", "beta/bias"]
     CheckpointManager.restore(swapped, tmp_path, include_optimizer=True)
     for name in ("alpha", "beta", "head"):
-        job.assert_same(job.values(swapped.get_layer(name).variables),
-                        job.values(trained.get_layer(name).variables))
+        job.assert_same(
+            job.values(swapped.get_layer(name).variables), job.values(trained.get_layer(name).variables)
+        )
+
     # Optimizer slots follow their variables by name too.
     def by_name(optimizer):  # without the optimizer's own auto-number (rm_sprop_3/...)
         return {v.path.split("/", 1)[1]: keras.ops.convert_to_numpy(v) for v in optimizer.variables}
@@ -89,7 +98,9 @@ def test_a_renamed_layer_is_refused_with_both_names(tmp_path):
     _trained_checkpoints(tmp_path, order=("alpha", "beta"))
     renamed = job.make_model(seed=1, order=("alpha", "gamma"))
     before = job.values(renamed.variables)
-    with pytest.raises(CheckpointMismatchError, match=r"(?s)beta/kernel.*no variable of that name.*gamma/kernel"):
+    with pytest.raises(
+        CheckpointMismatchError, match=r"(?s)beta/kernel.*no variable of that name.*gamma/kernel"
+    ):
         CheckpointManager.restore(renamed, tmp_path)
     job.assert_same(job.values(renamed.variables), before)
 
@@ -142,7 +153,7 @@ MALFORMED = {
     "variables: null": dict(state=_variables_null),
     "shape as a string": dict(state=_shape_as_text),
     "unreadable npz": dict(npz_bytes=b"PK\x03\x04 not really a zip file"),
-    "missing array": dict(npz_drop=("optimizer/00000",)),   # iterations: used to restore partly
+    "missing array": dict(npz_drop=("optimizer/00000",)),  # iterations: used to restore partly
     "wrong-shaped late array": dict(npz_replace={"model/00005": np.zeros(7, "float32")}),
     "non-finite weights": dict(npz_replace={"model/00002": np.full((6, 6), np.nan, "float32")}),
 }

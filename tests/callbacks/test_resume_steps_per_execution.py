@@ -34,28 +34,43 @@ def _fit(steps_per_execution, callbacks, seed=0):
     x, y, xv, yv = setup.digits_arrays()
     model = setup.make_model(seed=seed)
     # make_model compiled it; compile again with the same pieces and the chunk size.
-    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"],
-                  steps_per_execution=steps_per_execution)
-    history = model.fit(x, y, batch_size=setup.BATCH_SIZE, epochs=EPOCHS, shuffle=False,
-                        validation_data=(xv, yv), callbacks=callbacks, verbose=0)
+    model.compile(
+        optimizer=model.optimizer,
+        loss=model.loss,
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
+    history = model.fit(
+        x,
+        y,
+        batch_size=setup.BATCH_SIZE,
+        epochs=EPOCHS,
+        shuffle=False,
+        validation_data=(xv, yv),
+        callbacks=callbacks,
+        verbose=0,
+    )
     return model, history
 
 
 # 10 steps per epoch. With 2 steps per call the hooks see steps 2, 4, ..., 30; with 3,
 # steps 3, 6, 9, 10 (the epoch's short last call), 13, ... The crash step lies after the
 # newest checkpoint, so the resume fast-forwards part of epoch 1.
-@pytest.mark.parametrize("steps_per_execution, save_freq, crash_step, resumed_from", [
-    (2, 4, 16, "ckpt-16"),  # resumes at epoch 1, batch 6: three calls of 2 skipped
-    # A save_freq that is no multiple of the chunk (saved where the chunk that crosses it
-    # ends), and an epoch that ends in a short call: resumes at epoch 1, batch 6.
-    (3, 5, 19, "ckpt-16"),
-])
+@pytest.mark.parametrize(
+    "steps_per_execution, save_freq, crash_step, resumed_from",
+    [
+        (2, 4, 16, "ckpt-16"),  # resumes at epoch 1, batch 6: three calls of 2 skipped
+        # A save_freq that is no multiple of the chunk (saved where the chunk that crosses it
+        # ends), and an epoch that ends in a short call: resumes at epoch 1, batch 6.
+        (3, 5, 19, "ckpt-16"),
+    ],
+)
 def test_resume_with_steps_per_execution_matches_an_uninterrupted_run(
-        tmp_path, steps_per_execution, save_freq, crash_step, resumed_from):
+    tmp_path, steps_per_execution, save_freq, crash_step, resumed_from
+):
     reference, reference_history = _fit(steps_per_execution, [])
     with pytest.raises(Crashed):
-        _fit(steps_per_execution, [CheckpointManager(tmp_path, save_freq=save_freq),
-                                   CrashAtStep(crash_step)])
+        _fit(steps_per_execution, [CheckpointManager(tmp_path, save_freq=save_freq), CrashAtStep(crash_step)])
     manager = CheckpointManager(tmp_path, save_freq=save_freq)
     # Another seed: every value that matters must come from the checkpoint.
     model, history = _fit(steps_per_execution, [manager], seed=7)
@@ -63,10 +78,10 @@ def test_resume_with_steps_per_execution_matches_an_uninterrupted_run(
     assert history.epoch == [1, 2]
     for actual, expected in zip(setup.weights(model), setup.weights(reference), strict=True):
         np.testing.assert_allclose(actual, expected, atol=1e-5, rtol=0)
-    for actual, expected in zip(setup.optimizer_state(model), setup.optimizer_state(reference),
-                                strict=True):
+    for actual, expected in zip(setup.optimizer_state(model), setup.optimizer_state(reference), strict=True):
         np.testing.assert_allclose(actual, expected, atol=1e-5, rtol=0)
     # The resumed epoch's logs accumulate across the resume, as in one run.
     for key, values in history.history.items():
-        np.testing.assert_allclose(values, reference_history.history[key][1:], rtol=1e-5,
-                                   atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(
+            values, reference_history.history[key][1:], rtol=1e-5, atol=1e-6, err_msg=key
+        )

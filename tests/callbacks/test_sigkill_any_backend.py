@@ -22,12 +22,27 @@ KILLED = -signal.SIGKILL
 
 
 def _run(tmp_path, weights, *args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-           "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     return subprocess.run(
-        [sys.executable, "-m", "tests.callbacks.kill_and_resume", "--directory",
-         str(tmp_path / "ckpt"), "--weights", str(tmp_path / weights), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "tests.callbacks.kill_and_resume",
+            "--directory",
+            str(tmp_path / "ckpt"),
+            "--weights",
+            str(tmp_path / weights),
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -35,8 +50,10 @@ def _check(proc, returncode):
     assert proc.returncode == returncode, proc.stdout[-2000:] + proc.stderr[-4000:]
 
 
-@pytest.mark.skipif(keras.backend.backend() == "tensorflow",
-                    reason="TensorFlow has its own, longer SIGKILL test (test_sigkill_exactness.py)")
+@pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow",
+    reason="TensorFlow has its own, longer SIGKILL test (test_sigkill_exactness.py)",
+)
 def test_fit_killed_twice_mid_epoch_then_finished_equals_an_uninterrupted_run(tmp_path):
     # The Trainer's resume without TensorFlow is in tests/test_without_tensorflow.py; four
     # fresh processes here keep the JAX pass short.

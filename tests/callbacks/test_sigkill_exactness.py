@@ -21,12 +21,31 @@ KILLED = -signal.SIGKILL
 
 
 def _run(tmp_path, run, *args, weights="final.npz"):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-           "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     return subprocess.run(
-        [sys.executable, "-m", "tests.callbacks.train_until_done", "--directory", str(tmp_path / "ckpt"),
-         "--log", str(tmp_path / "epochs.jsonl"), "--weights", str(tmp_path / weights), "--run", run, *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "tests.callbacks.train_until_done",
+            "--directory",
+            str(tmp_path / "ckpt"),
+            "--log",
+            str(tmp_path / "epochs.jsonl"),
+            "--weights",
+            str(tmp_path / weights),
+            "--run",
+            run,
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -65,7 +84,7 @@ def test_fit_killed_early_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exac
     # 10 steps per epoch, a checkpoint every 4 steps (an epoch's end is saved once
     # every callback has finished that epoch), 3 newest kept.
     plan = [
-        ("early", ["--kill", "step:2"], []),                                    # before any checkpoint
+        ("early", ["--kill", "step:2"], []),  # before any checkpoint
         ("mid_epoch", ["--kill", "step:14"], ["ckpt-12", "ckpt-4", "ckpt-8"]),  # epoch 1, batch 4
         # resumes at ckpt-12 (epoch 1 after 2 batches); dies after epoch 1's logs, before its save
         ("epoch_end", ["--kill", "epoch_end:1"], ["ckpt-12", "ckpt-16", "ckpt-8"]),
@@ -89,7 +108,7 @@ def test_fit_killed_early_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exac
     logs = _epoch_logs(tmp_path)
     reference = dict(logs["reference"])
     assert [e for e, _ in logs["mid_epoch"]] == [0]
-    assert [e for e, _ in logs["epoch_end"]] == [1]       # resumed mid-epoch 1
+    assert [e for e, _ in logs["epoch_end"]] == [1]  # resumed mid-epoch 1
     assert [e for e, _ in logs["epoch_boundary"]] == [1]  # resumed mid-epoch 1 again
     assert [e for e, _ in logs["final"]] == [2]
     assert "in_write" not in logs and "early" not in logs
@@ -111,9 +130,9 @@ def test_fit_killed_inside_the_rename_after_it_and_while_deleting_ends_exactly(t
     """Kills in the commit rename, right after it (before rotation) and halfway through a delete."""
     _check(_run(tmp_path, "reference", "--reference", weights="reference.npz"), 0)
     plan = [
-        ("rename", ["--kill", "rename:8"]),      # ckpt-8 written, not renamed in: resumes at ckpt-4
-        ("renamed", ["--kill", "renamed:16"]),   # ckpt-16 committed, ckpt-4 not yet rotated out
-        ("delete", ["--kill", "delete:any"]),    # a rotated-out checkpoint half deleted
+        ("rename", ["--kill", "rename:8"]),  # ckpt-8 written, not renamed in: resumes at ckpt-4
+        ("renamed", ["--kill", "renamed:16"]),  # ckpt-16 committed, ckpt-4 not yet rotated out
+        ("delete", ["--kill", "delete:any"]),  # a rotated-out checkpoint half deleted
     ]
     for run, args in plan:
         _check(_run(tmp_path, run, *args), KILLED)

@@ -98,7 +98,8 @@ def test_nan_under_terminate_on_nan_is_never_a_resume_point(tmp_path, reference)
 
 @pytest.mark.parametrize("save_freq", [4, "epoch"])
 def test_mid_epoch_stop_records_its_position_and_the_rerun_matches_an_uninterrupted_run(
-        tmp_path, reference, save_freq):
+    tmp_path, reference, save_freq
+):
     model = job.make_model(seed=0)
     manager = CheckpointManager(tmp_path, save_freq=save_freq, monitor="loss")
     history = job.fit(model, [manager, StopAtStep(13)])
@@ -148,10 +149,13 @@ class Interrupt(keras.callbacks.Callback):
             raise self.error
 
 
-@pytest.mark.parametrize("where, error", [
-    ((2, 1), RuntimeError("a callback failed")),          # after the resumed epoch
-    ((1, 1), KeyboardInterrupt()),                       # while fit replays ckpt-12's batches
-])
+@pytest.mark.parametrize(
+    "where, error",
+    [
+        ((2, 1), RuntimeError("a callback failed")),  # after the resumed epoch
+        ((1, 1), KeyboardInterrupt()),  # while fit replays ckpt-12's batches
+    ],
+)
 def test_an_exception_inside_a_resumed_fit_leaves_nothing_for_the_next_fit(tmp_path, where, error):
     _resumed_at_step_12(tmp_path)
     model = job.make_model(seed=3)
@@ -179,8 +183,13 @@ def test_an_exception_inside_a_resumed_trainer_fit_leaves_nothing_for_the_next_f
     x, y = job.data()
     kwargs = dict(batch_size=job.BATCH_SIZE, shuffle=False, verbose=0)
     with pytest.raises(RuntimeError):
-        trainer.fit(x, y, epochs=3, callbacks=[CheckpointManager(tmp_path, save_freq=4),
-                                              Interrupt(2, 1, RuntimeError("boom"))], **kwargs)
+        trainer.fit(
+            x,
+            y,
+            epochs=3,
+            callbacks=[CheckpointManager(tmp_path, save_freq=4), Interrupt(2, 1, RuntimeError("boom"))],
+            **kwargs,
+        )
     _assert_nothing_left(model)
     start = _iterations(model)
     assert trainer.fit(x, y, epochs=3, **kwargs).epoch == [0, 1, 2]

@@ -30,18 +30,35 @@ def arrays():
 
 def _with_fit(model, arrays, callbacks):
     x, y, xv, yv = arrays
-    return model.fit(x, y, batch_size=setup.BATCH_SIZE, epochs=3, shuffle=False,
-                     validation_data=(xv, yv), callbacks=callbacks, verbose=0)
+    return model.fit(
+        x,
+        y,
+        batch_size=setup.BATCH_SIZE,
+        epochs=3,
+        shuffle=False,
+        validation_data=(xv, yv),
+        callbacks=callbacks,
+        verbose=0,
+    )
 
 
 def _with_trainer(model, arrays, callbacks):
     from keras_ext.metrics import CategoricalTruePositives
 
     x, y, xv, yv = arrays
-    trainer = Trainer(model, optimizer=model.optimizer, loss=model.loss,
-                      metrics=["accuracy", CategoricalTruePositives()])
-    return trainer.fit(x, y, batch_size=setup.BATCH_SIZE, epochs=3, shuffle=False,
-                       validation_data=(xv, yv), callbacks=callbacks, verbose=0)
+    trainer = Trainer(
+        model, optimizer=model.optimizer, loss=model.loss, metrics=["accuracy", CategoricalTruePositives()]
+    )
+    return trainer.fit(
+        x,
+        y,
+        batch_size=setup.BATCH_SIZE,
+        epochs=3,
+        shuffle=False,
+        validation_data=(xv, yv),
+        callbacks=callbacks,
+        verbose=0,
+    )
 
 
 class StateAtResume(keras.callbacks.Callback):
@@ -63,12 +80,18 @@ def references(arrays):
     return result
 
 
-@pytest.mark.parametrize("first, second", [(_with_fit, _with_trainer), (_with_trainer, _with_fit)],
-                         ids=["fit_then_trainer", "trainer_then_fit"])
+@pytest.mark.parametrize(
+    "first, second",
+    [(_with_fit, _with_trainer), (_with_trainer, _with_fit)],
+    ids=["fit_then_trainer", "trainer_then_fit"],
+)
 def test_checkpoint_resumes_in_the_other_loop(tmp_path, arrays, references, first, second):
     with pytest.raises(setup.CrashAtStep.Crash):
-        first(setup.make_model(seed=0), arrays, [CheckpointManager(tmp_path, save_freq=4),
-                                                 setup.CrashAtStep(14)])
+        first(
+            setup.make_model(seed=0),
+            arrays,
+            [CheckpointManager(tmp_path, save_freq=4), setup.CrashAtStep(14)],
+        )
     saved, state = _checkpoint_files.read_checkpoint(str(tmp_path / "ckpt-12"))
     assert (state["epoch"], state["step_in_epoch"]) == (1, 2)
 
@@ -85,7 +108,11 @@ def test_checkpoint_resumes_in_the_other_loop(tmp_path, arrays, references, firs
         np.testing.assert_array_equal(value, saved[f"optimizer/{index:05d}"])
     # ... trains the 18 remaining steps (none twice, none skipped) ...
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 30
-    assert [n.split("-")[1] for n in (p.rsplit("/", 1)[-1] for p in manager.checkpoints)] == ["24", "28", "30"]
+    assert [n.split("-")[1] for n in (p.rsplit("/", 1)[-1] for p in manager.checkpoints)] == [
+        "24",
+        "28",
+        "30",
+    ]
     # ... and ends where both uninterrupted loops end, up to their rounding drift.
     for name in ("fit", "trainer"):
         for value, expected in zip(setup.weights(model), references[name], strict=True):

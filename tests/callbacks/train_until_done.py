@@ -42,7 +42,8 @@ def _kill_in_file_operations(kind, value):
 
     def replace(src, dst, *args, **kwargs):
         commits = os.path.basename(os.fspath(dst)) == f"ckpt-{value}" and os.path.basename(
-            os.fspath(src)).startswith(".tmp-")
+            os.fspath(src)
+        ).startswith(".tmp-")
         if commits and kind == "rename":
             _kill_now()
         real_replace(src, dst, *args, **kwargs)
@@ -71,8 +72,11 @@ def main(argv=None):
     parser.add_argument("--trainer", action="store_true")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--save-freq", type=int, default=4)
-    parser.add_argument("--announce", action="store_true",
-                        help="print 'epoch E begins' at each epoch start (for a test sending signals)")
+    parser.add_argument(
+        "--announce",
+        action="store_true",
+        help="print 'epoch E begins' at each epoch start (for a test sending signals)",
+    )
     args = parser.parse_args(argv)
 
     import keras
@@ -122,8 +126,9 @@ def main(argv=None):
     if args.reference:
         callbacks.append(setup.SetDataEpoch())
     else:
-        manager = CheckpointManager(args.directory, save_freq=args.save_freq, max_to_keep=3,
-                                    async_write=args.async_write)
+        manager = CheckpointManager(
+            args.directory, save_freq=args.save_freq, max_to_keep=3, async_write=args.async_write
+        )
         if kind == "write":
             manager._before_commit = lambda step, path: _kill_now() if step == value else None
         callbacks.append(manager)
@@ -133,13 +138,19 @@ def main(argv=None):
         from keras_ext.metrics import CategoricalTruePositives
         from keras_ext.training import Trainer
 
-        trainer = Trainer(model, optimizer=model.optimizer, loss=model.loss,
-                          metrics=["accuracy", CategoricalTruePositives()])
-        history = trainer.fit(train, validation_data=validation, epochs=args.epochs,
-                              callbacks=callbacks, verbose=0)
+        trainer = Trainer(
+            model,
+            optimizer=model.optimizer,
+            loss=model.loss,
+            metrics=["accuracy", CategoricalTruePositives()],
+        )
+        history = trainer.fit(
+            train, validation_data=validation, epochs=args.epochs, callbacks=callbacks, verbose=0
+        )
     else:
-        history = model.fit(train, validation_data=validation, epochs=args.epochs,
-                            callbacks=callbacks, verbose=0)
+        history = model.fit(
+            train, validation_data=validation, epochs=args.epochs, callbacks=callbacks, verbose=0
+        )
     np.savez(args.weights, *setup.weights(model))
     print(json.dumps({"history_epochs": history.epoch}))
     return 0

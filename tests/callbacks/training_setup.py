@@ -21,8 +21,12 @@ def digits_arrays():
     from keras_ext import data
 
     arrays = data.load_arrays("digits", seed=0)
-    return (arrays.x_train[:TRAIN_SIZE], arrays.y_train[:TRAIN_SIZE],
-            arrays.x_val[:VAL_SIZE], arrays.y_val[:VAL_SIZE])
+    return (
+        arrays.x_train[:TRAIN_SIZE],
+        arrays.y_train[:TRAIN_SIZE],
+        arrays.x_val[:VAL_SIZE],
+        arrays.y_val[:VAL_SIZE],
+    )
 
 
 def digits_pipelines(seed=0):
@@ -30,13 +34,16 @@ def digits_pipelines(seed=0):
     from keras_ext.data.pipeline import make_pipeline
 
     x, y, xv, yv = digits_arrays()
-    return (make_pipeline(x, y, BATCH_SIZE, shuffle=True, seed=seed),
-            make_pipeline(xv, yv, BATCH_SIZE, shuffle=False))
+    return (
+        make_pipeline(x, y, BATCH_SIZE, shuffle=True, seed=seed),
+        make_pipeline(xv, yv, BATCH_SIZE, shuffle=False),
+    )
 
 
 def schedule():
     return keras.optimizers.schedules.ExponentialDecay(
-        LEARNING_RATE, decay_steps=DECAY_STEPS, decay_rate=DECAY_RATE, staircase=True)
+        LEARNING_RATE, decay_steps=DECAY_STEPS, decay_rate=DECAY_RATE, staircase=True
+    )
 
 
 def staircase_rate(step):

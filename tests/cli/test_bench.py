@@ -9,20 +9,50 @@ pytestmark = pytest.mark.tensorflow_only
 
 def test_bench_writes_table_json_and_chart(tmp_path, capsys):
     # Tiny settings: this checks the outputs, never the timings.
-    assert main(["bench", "--models", "simplecnn", "--batch-sizes", "8", "--data", "arrays", "tf.data",
-                 "--steps", "2", "--repeats", "1", "--steady-steps", "4", "--output", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--models",
+                "simplecnn",
+                "--batch-sizes",
+                "8",
+                "--data",
+                "arrays",
+                "tf.data",
+                "--steps",
+                "2",
+                "--repeats",
+                "1",
+                "--steady-steps",
+                "4",
+                "--output",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     results = json.load(open(tmp_path / "results.json"))
     variants = {r["variant"] for r in results["results"]}
-    assert variants == {"fit", "fit_spe", "trainer_graph", "trainer_spe", "trainer_xla", "trainer_eager",
-                        "bare_loop"}
+    assert variants == {
+        "fit",
+        "fit_spe",
+        "trainer_graph",
+        "trainer_spe",
+        "trainer_xla",
+        "trainer_eager",
+        "bare_loop",
+    }
     assert {r["data"] for r in results["results"]} == {"arrays", "tf.data"}
     assert results["environment"]["backend"] == "tensorflow" and "tensorflow" in results["environment"]
     assert all(r["steps_per_s_median"] > 0 for r in results["results"])
     steady = {r["variant"] for r in results["results"] if r.get("steady_steps_per_s", 0) > 0}
     assert steady == {"fit", "fit_spe", "trainer_graph", "trainer_spe"}
     assert {"steady_trainer_graph_over_fit", "steady_trainer_spe_over_fit_spe"} <= set(results["ratios"][0])
-    assert {"trainer_graph_over_fit", "trainer_graph_over_bare_loop", "graph_over_eager"} <= set(results["ratios"][0])
+    assert {"trainer_graph_over_fit", "trainer_graph_over_bare_loop", "graph_over_eager"} <= set(
+        results["ratios"][0]
+    )
     assert (tmp_path / "chart.png").stat().st_size > 1000
     assert "trainer_graph_over_fit=" in out
 

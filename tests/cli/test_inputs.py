@@ -43,13 +43,21 @@ def _nan_images():
 
 # (what is changed in a good .npz, what the one error line must name)
 BAD_DATA = {
-    "negative label": ({"y_train": np.array([0, 1, 2, -1, 0, 1, 2, 0, 1, 2, 0, 1])}, "y_train[3] = -1 is negative"),
-    "non-integer label": ({"y_test": np.array([0, 1, 1.5, 0, 1, 2])}, "y_test[2] = 1.5 is not a whole number"),
+    "negative label": (
+        {"y_train": np.array([0, 1, 2, -1, 0, 1, 2, 0, 1, 2, 0, 1])},
+        "y_train[3] = -1 is negative",
+    ),
+    "non-integer label": (
+        {"y_test": np.array([0, 1, 1.5, 0, 1, 2])},
+        "y_test[2] = 1.5 is not a whole number",
+    ),
     "NaN label": ({"y_test": np.array([0, 1, np.nan, 0, 1, 2])}, "y_test[2] = nan is not a whole number"),
     "NaN image": ({"x_train": _nan_images()}, "x_train[4, 2, 3] = nan is not a finite pixel value"),
     "mismatched lengths": ({"y_train": np.arange(10) % 3}, "x_train holds 12 images but y_train 10 labels"),
-    "different image shapes": ({"x_test": _arrays(shape=(9, 9))["x_test"]},
-                               "train images are (8, 8, 1) but validation images (9, 9, 1)"),
+    "different image shapes": (
+        {"x_test": _arrays(shape=(9, 9))["x_test"]},
+        "train images are (8, 8, 1) but validation images (9, 9, 1)",
+    ),
     "missing key": ({"y_test": None}, "lacks y_test"),
     "string labels": ({"y_train": np.array(list("abcabcabcabc"))}, "dtype <U1"),
 }
@@ -92,7 +100,10 @@ def test_an_output_that_is_a_file_is_refused_before_training_by_the_console_scri
     output.write_text("keep me")
     proc = subprocess.run(
         [*_keras_ext_command(), "train", "--output", str(output)],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert proc.returncode == 2, proc.stderr
     assert _without_tensorflow_startup(proc.stderr) == [

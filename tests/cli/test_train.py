@@ -21,7 +21,9 @@ def test_default_train_reaches_090_and_its_model_loads_in_a_fresh_process(tmp_pa
     # The README's main job, with its defaults, as a user runs it.
     proc = subprocess.run(
         [*_keras_ext_command(), "train", "--output", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -45,8 +47,10 @@ def test_default_train_reaches_090_and_its_model_loads_in_a_fresh_process(tmp_pa
 
 
 def test_fashioncnn_option_trains_and_saves(tmp_path, capsys):
-    assert main(["train", "--model", "fashioncnn", "--epochs", "1", "--verbose", "0",
-                 "--output", str(tmp_path)]) == 0
+    assert (
+        main(["train", "--model", "fashioncnn", "--epochs", "1", "--verbose", "0", "--output", str(tmp_path)])
+        == 0
+    )
     assert (tmp_path / "model.keras").exists()
     assert json.load(open(tmp_path / "metrics.json"))["model"] == "fashioncnn"
     assert "validation accuracy:" in capsys.readouterr().out

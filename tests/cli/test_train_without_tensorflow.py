@@ -32,9 +32,20 @@ CLI_WITHOUT_TENSORFLOW = (
 
 def _train(output, *args):
     proc = subprocess.run(
-        [sys.executable, "-c", CLI_WITHOUT_TENSORFLOW, "train", "--output", str(output),
-         "--verbose", "0", *args],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-c",
+            CLI_WITHOUT_TENSORFLOW,
+            "train",
+            "--output",
+            str(output),
+            "--verbose",
+            "0",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
@@ -52,8 +63,9 @@ def test_train_two_epochs_then_a_rerun_with_three_resumes_and_matches_one_run(tm
     assert "resumed from" in out
     assert resumed["history_epochs"] == [2]
 
-    _, reference = _train(tmp_path / "reference", "--epochs", "3",
-                          "--checkpoint-dir", str(tmp_path / "reference-ckpt"))
+    _, reference = _train(
+        tmp_path / "reference", "--epochs", "3", "--checkpoint-dir", str(tmp_path / "reference-ckpt")
+    )
     assert reference["history_epochs"] == [0, 1, 2]
     # Epoch 3 of the resumed run is epoch 3 of the uninterrupted one: same batches, same state.
     for key, values in reference["history"].items():

@@ -50,7 +50,10 @@ def test_three_trials_finish_offline_and_the_best_model_scores_what_the_leaderbo
     start = time.monotonic()
     proc = subprocess.run(
         _tune("--max-trials", "3", "--epochs", "2", "--directory", str(tmp_path)),
-        capture_output=True, text=True, timeout=300, env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
     )
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -87,8 +90,11 @@ def test_sigkill_during_the_third_trial_then_resume_runs_only_the_rest(tmp_path)
     args = ("--dataset", npz, "--max-trials", "3", "--epochs", "4", "--verbose", "0")
     project = tmp_path / "run" / "simplecnn"
     proc = subprocess.Popen(
-        _tune(*args, "--directory", str(tmp_path / "run")), env=ENV, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        _tune(*args, "--directory", str(tmp_path / "run")),
+        env=ENV,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         # Kill once the third trial has trained an epoch (it trains 4).
@@ -106,8 +112,13 @@ def test_sigkill_during_the_third_trial_then_resume_runs_only_the_rest(tmp_path)
     assert (tmp_path / "run" / ".simplecnn.lock.json").exists()
     finished = {t: os.stat(project / f"trial_{t}" / "checkpoint.weights.h5").st_mtime_ns for t in "01"}
 
-    resumed = subprocess.run(_tune(*args, "--directory", str(tmp_path / "run")),
-                             capture_output=True, text=True, timeout=240, env=ENV)
+    resumed = subprocess.run(
+        _tune(*args, "--directory", str(tmp_path / "run")),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=ENV,
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     # Trials 0 and 1 were not trained again; trial 2 ran a second time, to the end.
     for t, mtime in finished.items():
@@ -119,9 +130,15 @@ def test_sigkill_during_the_third_trial_then_resume_runs_only_the_rest(tmp_path)
     assert all(r["status"] == "COMPLETED" for r in rows)
 
     # Reference: the same search, never interrupted, gives the same leaderboard.
-    reference = subprocess.run(_tune(*args, "--directory", str(tmp_path / "ref")),
-                               capture_output=True, text=True, timeout=240, env=ENV)
+    reference = subprocess.run(
+        _tune(*args, "--directory", str(tmp_path / "ref")),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=ENV,
+    )
     assert reference.returncode == 0, reference.stderr[-3000:]
+
     def results(rows):  # all but how often and how long each trial ran
         return [{k: v for k, v in row.items() if k not in ("runs", "seconds")} for row in rows]
 
@@ -134,11 +151,27 @@ def test_a_second_search_of_a_project_being_searched_is_refused_at_once(tmp_path
     from tests.cli.test_inputs import _without_tensorflow_startup
 
     npz = write_tiny_npz(tmp_path / "tiny.npz")
-    args = ("--dataset", npz, "--max-trials", "5", "--epochs", "3", "--verbose", "0",
-            "--directory", str(tmp_path / "search"))
+    args = (
+        "--dataset",
+        npz,
+        "--max-trials",
+        "5",
+        "--epochs",
+        "3",
+        "--verbose",
+        "0",
+        "--directory",
+        str(tmp_path / "search"),
+    )
     project = tmp_path / "search" / "simplecnn"
-    first = subprocess.Popen(_tune(*args), env=ENV, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        _tune(*args),
+        env=ENV,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 240
         while not (project / "trial_0" / "epochs.json").exists():  # searching, so holding the lock
@@ -184,17 +217,38 @@ def _free_port():
 
 def test_chief_and_two_workers_on_localhost_run_each_of_four_trials_once(tmp_path):
     npz = write_tiny_npz(tmp_path / "tiny.npz")
-    common = ("--dataset", npz, "--max-trials", "4", "--epochs", "2", "--verbose", "0",
-              "--directory", str(tmp_path / "search"), "--oracle-ip", "127.0.0.1",
-              "--oracle-port", str(_free_port()))
-    roles = {"chief": ["--chief"], "tuner1": ["--worker", "--tuner-id", "tuner1"],
-             "tuner2": ["--worker", "--tuner-id", "tuner2"]}
+    common = (
+        "--dataset",
+        npz,
+        "--max-trials",
+        "4",
+        "--epochs",
+        "2",
+        "--verbose",
+        "0",
+        "--directory",
+        str(tmp_path / "search"),
+        "--oracle-ip",
+        "127.0.0.1",
+        "--oracle-port",
+        str(_free_port()),
+    )
+    roles = {
+        "chief": ["--chief"],
+        "tuner1": ["--worker", "--tuner-id", "tuner1"],
+        "tuner2": ["--worker", "--tuner-id", "tuner2"],
+    }
     procs, logs = {}, []
     try:
         for name, role in roles.items():
             logs.append(open(tmp_path / f"{name}.log", "w"))
-            procs[name] = subprocess.Popen(_tune(*common, *role), env=ONE_THREAD_ENV, start_new_session=True,
-                                           stdout=logs[-1], stderr=subprocess.STDOUT)
+            procs[name] = subprocess.Popen(
+                _tune(*common, *role),
+                env=ONE_THREAD_ENV,
+                start_new_session=True,
+                stdout=logs[-1],
+                stderr=subprocess.STDOUT,
+            )
         codes = {name: proc.wait(timeout=300) for name, proc in procs.items()}
     finally:
         # Every process this test started stops, also when it fails or times out.
@@ -235,10 +289,12 @@ def test_bad_arguments_exit_2_with_a_message_and_write_nothing(tmp_path, capsys,
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--objective", "val_f1"],
-         "Objective 'val_f1' is not a metric the model logs; available objectives: "
-         "accuracy, categorical_true_positives, loss, val_accuracy, "
-         "val_categorical_true_positives, val_loss."),
+        (
+            ["--objective", "val_f1"],
+            "Objective 'val_f1' is not a metric the model logs; available objectives: "
+            "accuracy, categorical_true_positives, loss, val_accuracy, "
+            "val_categorical_true_positives, val_loss.",
+        ),
         (["--hp", "num_blocks=3:1"], "`num_blocks` range has min > max"),
         (["--hp", "learning_rate=0.1:0.001"], "`learning_rate` range has min > max"),
         (["--hp", "filters=8,0"], "`filters` must be a positive integer"),

@@ -51,7 +51,10 @@ def fit_through_trainer(model, *args, **kwargs):
         if config.get(name) is not None:
             raise NotImplementedError(f"The Trainer does not take compile(..., {name}=...).")
     trainer = Trainer(
-        model, optimizer=model.optimizer, loss=config["loss"], metrics=config["metrics"],
+        model,
+        optimizer=model.optimizer,
+        loss=config["loss"],
+        metrics=config["metrics"],
         mode="eager" if config.get("run_eagerly") else "graph",
         steps_per_execution=config.get("steps_per_execution") or 1,
     )
@@ -103,19 +106,22 @@ _RLROP = reduce_lr_on_plateau_test.ReduceLROnPlateauTest
 # Excluded: keras_ext's ReduceLROnPlateau supports learning-rate schedules on purpose.
 _SCHEDULES_SUPPORTED = pytest.mark.skip(
     reason="keras_ext's ReduceLROnPlateau supports learning-rate schedules on purpose; "
-    "Keras's test asserts they are refused")
+    "Keras's test asserts they are refused"
+)
 
 
 @pytest.mark.usefixtures("keras_ext_reduce_lr")
 class TestKerasExtReduceLROnPlateauUnderFit(_RLROP):
     test_throws_when_optimizer_has_schedule = _marked(
-        _SCHEDULES_SUPPORTED, _RLROP.test_throws_when_optimizer_has_schedule)
+        _SCHEDULES_SUPPORTED, _RLROP.test_throws_when_optimizer_has_schedule
+    )
 
 
 @pytest.mark.usefixtures("keras_ext_reduce_lr", "fit_via_trainer")
 class TestKerasExtReduceLROnPlateauViaTrainer(_RLROP):
     test_throws_when_optimizer_has_schedule = _marked(
-        _SCHEDULES_SUPPORTED, _RLROP.test_throws_when_optimizer_has_schedule)
+        _SCHEDULES_SUPPORTED, _RLROP.test_throws_when_optimizer_has_schedule
+    )
 
 
 # Keras's own classes are imported above only to be subclassed: pytest would collect

@@ -18,4 +18,3 @@ def _no_epoch_set():
     pipeline.reset_epoch()
     yield
     pipeline.reset_epoch()
-

@@ -57,8 +57,9 @@ def test_fit_trains_on_each_epochs_reference_order():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         _tiny_model().fit(batches, epochs=2, shuffle=False, callbacks=[SetDataEpoch()], verbose=0)
-    expected = np.concatenate([
-        y[np.random.Generator(np.random.PCG64([4, epoch])).permutation(40)] for epoch in (0, 1)])
+    expected = np.concatenate(
+        [y[np.random.Generator(np.random.PCG64([4, epoch])).permutation(40)] for epoch in (0, 1)]
+    )
     np.testing.assert_array_equal(np.concatenate(batches.handed_out), expected)
 
 
@@ -73,10 +74,18 @@ def test_trainer_accepts_it_like_fit():
 
     x, y = _data()
     model = _tiny_model()
-    trainer = Trainer(model, optimizer=keras.optimizers.SGD(),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    history = trainer.fit(ArrayBatches(x, y, 8, shuffle=True), epochs=2, shuffle=False,
-                          validation_data=ArrayBatches(x, y, 8), verbose=0)
+    trainer = Trainer(
+        model,
+        optimizer=keras.optimizers.SGD(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    history = trainer.fit(
+        ArrayBatches(x, y, 8, shuffle=True),
+        epochs=2,
+        shuffle=False,
+        validation_data=ArrayBatches(x, y, 8),
+        verbose=0,
+    )
     assert sorted(history.history) == ["loss", "val_loss"] and len(history.epoch) == 2
 
 

@@ -60,9 +60,7 @@ def test_training_pipeline_is_shuffled_reproducibly_and_validation_is_not(kind):
 def test_idx_directory_in_fashion_mnist_layout(tmp_path, compress):
     written = write_fashion_like(tmp_path, compress=compress)
     arrays = data.load_arrays(str(tmp_path))
-    np.testing.assert_allclose(
-        arrays.x_train[..., 0], written["train-images-idx3-ubyte"] / 255.0, atol=1e-7
-    )
+    np.testing.assert_allclose(arrays.x_train[..., 0], written["train-images-idx3-ubyte"] / 255.0, atol=1e-7)
     np.testing.assert_array_equal(arrays.y_val, written["t10k-labels-idx1-ubyte"])
     assert arrays.num_classes == 10 and arrays.input_shape == (28, 28, 1)
 
@@ -86,8 +84,13 @@ def test_missing_idx_file_is_named(tmp_path):
 def test_npz_in_keras_datasets_layout(tmp_path):
     rng = np.random.default_rng(0)
     x_train, x_test = rng.integers(0, 256, (10, 28, 28)), rng.integers(0, 256, (4, 28, 28))
-    np.savez(tmp_path / "d.npz", x_train=x_train.astype("uint8"), y_train=np.arange(10) % 3,
-             x_test=x_test.astype("uint8"), y_test=np.arange(4) % 3)
+    np.savez(
+        tmp_path / "d.npz",
+        x_train=x_train.astype("uint8"),
+        y_train=np.arange(10) % 3,
+        x_test=x_test.astype("uint8"),
+        y_test=np.arange(4) % 3,
+    )
     arrays = data.load_arrays(str(tmp_path / "d.npz"))
     np.testing.assert_allclose(arrays.x_val[..., 0], x_test / 255.0, atol=1e-7)
     assert arrays.num_classes == 3

@@ -26,7 +26,7 @@ def test_each_epoch_is_the_reference_permutation_of_seed_and_epoch(kind):
         assert pipeline.get_epoch() == epoch
         orders.setdefault(epoch, []).append(labels(loaded.train))
     np.testing.assert_array_equal(orders[1][0], orders[1][1])  # epoch 1 again: same order
-    assert not np.array_equal(orders[0][0], orders[1][0])      # another epoch: another order
+    assert not np.array_equal(orders[0][0], orders[1][0])  # another epoch: another order
     for epoch in (0, 1, 2):
         np.testing.assert_array_equal(orders[epoch][0], y[_reference_order(len(y), 3, epoch)])
 
@@ -98,8 +98,7 @@ def test_unshuffled_pipeline_keeps_the_array_order(kind):
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):
-    arguments = {"x": np.zeros((4, 1)), "y": np.arange(4), "batch_size": 2, "shuffle": True,
-                 **kwargs}
+    arguments = {"x": np.zeros((4, 1)), "y": np.arange(4), "batch_size": 2, "shuffle": True, **kwargs}
     with pytest.raises(ValueError, match=message):
         pipeline.make_pipeline(**arguments)
 

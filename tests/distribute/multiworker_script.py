@@ -25,9 +25,11 @@ def main(out):
     with strategy.scope():
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((6,)), Linear(8, activation="relu"), Linear(3)])
-        args = dict(optimizer=keras.optimizers.SGD(0.1),
-                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                    metrics=["accuracy"])
+        args = dict(
+            optimizer=keras.optimizers.SGD(0.1),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
         trainer = Trainer(model, **args)
     history = trainer.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
     np.savez(out, *model.get_weights(), replicas=strategy.num_replicas_in_sync, loss=history["loss"])

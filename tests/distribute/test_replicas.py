@@ -60,7 +60,9 @@ y = rng.integers(0, 4, 32)
 
 
 def test_each_replica_trains_on_its_own_slice_of_the_global_batch():
-    run_fresh_python(_PROBE + """
+    run_fresh_python(
+        _PROBE
+        + """
 # Global batch 16 split in two: replica 0 sees ids 16b..16b+7, replica 1 the next 8.
 ids = np.arange(32).reshape(2, 2, 8)                 # (batch, replica, sample)
 expected = float(sum((r + 1) * ids[:, r].sum() for r in range(2)))
@@ -77,11 +79,14 @@ for run in ("trainer", "fit"):
     seen = float(model.layers[0]._seen().numpy())
     assert seen == expected, (run, seen, expected, whole_batch_each)
 print("ok")
-""")
+"""
+    )
 
 
 def test_categorical_true_positives_sums_replicas_to_the_single_device_count():
-    run_fresh_python(_PROBE + """
+    run_fresh_python(
+        _PROBE
+        + """
 model, args = make(strategy)
 # The independent reference: argmax of the (fixed, lr=0) model's logits in NumPy.
 kernel, bias = model.layers[1].get_weights()
@@ -98,4 +103,5 @@ with strategy.scope():
 logs = fitted.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
 assert logs["categorical_true_positives"] == expected, (logs, expected)
 print("ok")
-""")
+"""
+    )

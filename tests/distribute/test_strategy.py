@@ -50,11 +50,19 @@ def _run_workers(tmp_path, count=2, timeout=240):
     env_base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}
     try:
         for index in range(count):
-            env = {**env_base, "TF_CONFIG": json.dumps({"cluster": cluster,
-                                                        "task": {"type": "worker", "index": index}})}
-            procs.append(subprocess.Popen(
-                [sys.executable, SCRIPT, str(tmp_path / f"worker-{index}.npz")],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True))
+            env = {
+                **env_base,
+                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            }
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, SCRIPT, str(tmp_path / f"worker-{index}.npz")],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         for proc in procs:
             out, _ = proc.communicate(timeout=timeout)
             assert proc.returncode == 0, out.decode()[-3000:]
@@ -70,8 +78,13 @@ def test_trainer_under_multiworker_mirrored_matches_single_process(tmp_path):
     """Two worker processes on 127.0.0.1, one replica each, global batch 16."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}
     env.pop("TF_CONFIG", None)
-    subprocess.run([sys.executable, SCRIPT, str(tmp_path / "single.npz")], env=env,
-                   check=True, timeout=240, capture_output=True)
+    subprocess.run(
+        [sys.executable, SCRIPT, str(tmp_path / "single.npz")],
+        env=env,
+        check=True,
+        timeout=240,
+        capture_output=True,
+    )
     single = np.load(tmp_path / "single.npz")
     workers = _run_workers(tmp_path)
     weight_keys = [k for k in single.files if k.startswith("arr_")]

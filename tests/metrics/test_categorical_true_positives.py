@@ -66,8 +66,11 @@ def test_in_compile_fit_and_evaluate_counts_correct_predictions():
     x = rng.normal(size=(40, 6)).astype("float32")
     y = rng.integers(0, 3, size=40)
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)])
-    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=[CategoricalTruePositives()])
+    model.compile(
+        "sgd",
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[CategoricalTruePositives()],
+    )
     model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     result = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
     expected = _reference_count(y, model.predict(x, verbose=0))
@@ -85,10 +88,9 @@ def test_state_variable_sums_across_replicas():
     [
         (np.zeros(4), np.zeros((5, 3)), None),
         (np.zeros(5), np.zeros((5, 3)), np.ones(4)),
-        (np.eye(4)[:5 % 4], np.zeros((1, 3)), None),
+        (np.eye(4)[: 5 % 4], np.zeros((1, 3)), None),
     ],
 )
 def test_mismatched_inputs_raise_value_error(y_true, y_pred, weights):
     with pytest.raises(ValueError, match="CategoricalTruePositives"):
         CategoricalTruePositives().update_state(y_true, y_pred, sample_weight=weights)
-

@@ -29,7 +29,8 @@ INPUT_SHAPE = (28, 28, 1)
 
 def _public_models():
     return sorted(
-        name for name in keras_ext.models.__all__
+        name
+        for name in keras_ext.models.__all__
         if isinstance(getattr(keras_ext.models, name), type)
         and issubclass(getattr(keras_ext.models, name), keras.Model)
     )
@@ -101,6 +102,7 @@ def test_save_weights_and_load_weights(tmp_path, name):
     _assert_fresh_differs(saved, fresh)
     fresh.load_weights(tmp_path / "model.weights.h5")
     _assert_restored(saved, fresh)
+
     # Same variables in the same order (paths less the model's own name), which
     # positional weight lists (get_weights/set_weights) rely on.
     def inner_paths(model):
@@ -199,8 +201,9 @@ def test_files_saved_before_still_load(tmp_path, name, stem):
     with zipfile.ZipFile(path) as archive:
         archive.extract("model.weights.h5", tmp_path)
     keras.utils.set_random_seed(1)
-    model = getattr(keras_ext.models, name)(num_classes=3, **({"filters": (4, 8), "dropout_rate": 0.1}
-                                                             if name == "SimpleCNN" else {}))
+    model = getattr(keras_ext.models, name)(
+        num_classes=3, **({"filters": (4, 8), "dropout_rate": 0.1} if name == "SimpleCNN" else {})
+    )
     model.build((None, 12, 12, 1))
     model.load_weights(tmp_path / "model.weights.h5")
     np.testing.assert_allclose(_predict(model, reference["x"]), reference[stem], rtol=0, atol=1e-6)

@@ -16,14 +16,16 @@ def _values(schedule, steps=STEPS):
 def _expected(steps, warmup, start, after):
     steps = np.asarray(steps, dtype="float64")
     target = after(0)
-    return np.where(steps < warmup, start + (target - start) * steps / warmup,
-                    after(np.maximum(steps - warmup, 0)))
+    return np.where(
+        steps < warmup, start + (target - start) * steps / warmup, after(np.maximum(steps - warmup, 0))
+    )
 
 
 @pytest.mark.parametrize("staircase", [True, False])
 def test_wraps_exponential_decay(staircase):
-    inner = keras.optimizers.schedules.ExponentialDecay(0.01, decay_steps=7, decay_rate=0.5,
-                                                        staircase=staircase)
+    inner = keras.optimizers.schedules.ExponentialDecay(
+        0.01, decay_steps=7, decay_rate=0.5, staircase=staircase
+    )
 
     def decay(s):
         s = np.asarray(s, dtype="float64") / 7
@@ -40,9 +42,14 @@ def test_wraps_piecewise_constant_and_a_constant():
         s = np.asarray(s)
         return np.select([s <= 5, s <= 15], [0.1, 0.01], 0.001)
 
-    np.testing.assert_allclose(_values(LinearWarmup(inner, 4)), _expected(STEPS, 4, 0.0, piecewise), rtol=1e-6)
-    np.testing.assert_allclose(_values(LinearWarmup(0.05, 3)),
-                               _expected(STEPS, 3, 0.0, lambda s: np.full(np.shape(s), 0.05)), rtol=1e-6)
+    np.testing.assert_allclose(
+        _values(LinearWarmup(inner, 4)), _expected(STEPS, 4, 0.0, piecewise), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        _values(LinearWarmup(0.05, 3)),
+        _expected(STEPS, 3, 0.0, lambda s: np.full(np.shape(s), 0.05)),
+        rtol=1e-6,
+    )
 
 
 def test_is_continuous_and_works_inside_a_compiled_step():

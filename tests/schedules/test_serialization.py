@@ -19,13 +19,16 @@ def _decay():
 
 
 EXAMPLES = {
-    "LinearWarmup": lambda: keras_ext.schedules.LinearWarmup(_decay(), warmup_steps=50,
-                                                             initial_learning_rate=1e-4, name="warm"),
+    "LinearWarmup": lambda: keras_ext.schedules.LinearWarmup(
+        _decay(), warmup_steps=50, initial_learning_rate=1e-4, name="warm"
+    ),
     "ScaledSchedule": lambda: keras_ext.schedules.ScaledSchedule(
-        keras_ext.schedules.LinearWarmup(_decay(), warmup_steps=10), scale=0.25),
+        keras_ext.schedules.LinearWarmup(_decay(), warmup_steps=10), scale=0.25
+    ),
 }
 PUBLIC = {
-    name: getattr(keras_ext.schedules, name) for name in keras_ext.schedules.__all__
+    name: getattr(keras_ext.schedules, name)
+    for name in keras_ext.schedules.__all__
     if inspect.isclass(getattr(keras_ext.schedules, name))
     and issubclass(getattr(keras_ext.schedules, name), keras.optimizers.schedules.LearningRateSchedule)
 }

@@ -57,10 +57,18 @@ def test_two_epochs_match_model_fit(mode):
     expected = reference.fit(x, y, **kwargs).history
     history = Trainer(twin, mode=mode, **_compile_args()).fit(x, y, **kwargs).history
     _assert_same_weights(reference, twin)
-    assert set(history) == set(expected) == {
-        "loss", "accuracy", "categorical_true_positives",
-        "val_loss", "val_accuracy", "val_categorical_true_positives",
-    }
+    assert (
+        set(history)
+        == set(expected)
+        == {
+            "loss",
+            "accuracy",
+            "categorical_true_positives",
+            "val_loss",
+            "val_accuracy",
+            "val_categorical_true_positives",
+        }
+    )
     for key in expected:
         np.testing.assert_allclose(history[key], expected[key], atol=1e-4, err_msg=key)
 
@@ -107,7 +115,9 @@ def test_early_stopping_stops_at_the_same_epoch_as_fit():
     reference, twin = _pair()
     stop = lambda: keras.callbacks.EarlyStopping(monitor="loss", min_delta=10.0, patience=1)  # noqa: E731
     expected = reference.fit(x, y, batch_size=16, epochs=6, callbacks=[stop()], verbose=0)
-    history = Trainer(twin, **_compile_args()).fit(x, y, batch_size=16, epochs=6, callbacks=[stop()], verbose=0)
+    history = Trainer(twin, **_compile_args()).fit(
+        x, y, batch_size=16, epochs=6, callbacks=[stop()], verbose=0
+    )
     assert len(history.epoch) == len(expected.epoch) == 2
 
 
@@ -118,8 +128,16 @@ def test_model_checkpoint_writes_the_same_files(tmp_path):
 
     def run(fit, directory):
         os.makedirs(directory)
-        fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[
-            keras.callbacks.ModelCheckpoint(os.path.join(directory, pattern), save_weights_only=True)])
+        fit(
+            x,
+            y,
+            batch_size=16,
+            epochs=3,
+            verbose=0,
+            callbacks=[
+                keras.callbacks.ModelCheckpoint(os.path.join(directory, pattern), save_weights_only=True)
+            ],
+        )
         return sorted(os.listdir(directory))
 
     expected = run(reference.fit, tmp_path / "fit")
@@ -133,8 +151,15 @@ def test_csv_logger_writes_the_same_columns(tmp_path):
 
     def columns(fit, name):
         path = tmp_path / name
-        fit(x, y, batch_size=16, epochs=2, validation_data=(x, y), verbose=0,
-            callbacks=[keras.callbacks.CSVLogger(str(path))])
+        fit(
+            x,
+            y,
+            batch_size=16,
+            epochs=2,
+            validation_data=(x, y),
+            verbose=0,
+            callbacks=[keras.callbacks.CSVLogger(str(path))],
+        )
         rows = list(csv.reader(open(path)))
         return rows[0], len(rows)
 
@@ -151,7 +176,8 @@ def test_progress_bar_and_stop_training_from_a_callback(capsys):
                 self.model.stop_training = True
 
     history = Trainer(model, **_compile_args()).fit(
-        x, y, batch_size=16, epochs=5, verbose=1, callbacks=[StopAfterThreeBatches()])
+        x, y, batch_size=16, epochs=5, verbose=1, callbacks=[StopAfterThreeBatches()]
+    )
     assert history.epoch == [0]
     out = capsys.readouterr().out
     assert "Epoch 1/5" in out and "loss" in out
@@ -165,8 +191,9 @@ def test_terminate_on_nan_stops_and_says_so(capsys):
         return keras.ops.mean(y_pred) * np.float32("nan")
 
     trainer = Trainer(model, optimizer="sgd", loss=nan_loss)
-    history = trainer.fit(x, y, batch_size=16, epochs=3, verbose=0,
-                          callbacks=[keras.callbacks.TerminateOnNaN()])
+    history = trainer.fit(
+        x, y, batch_size=16, epochs=3, verbose=0, callbacks=[keras.callbacks.TerminateOnNaN()]
+    )
     assert "Invalid loss" in capsys.readouterr().out
     assert model.stop_training and len(history.epoch) <= 1
 
@@ -231,7 +258,7 @@ def test_py_dataset_input():
             return 4
 
         def __getitem__(self, i):
-            return x[16 * i:16 * (i + 1)], y[16 * i:16 * (i + 1)]
+            return x[16 * i : 16 * (i + 1)], y[16 * i : 16 * (i + 1)]
 
     reference, twin = _pair()
     reference.fit(Batches(), epochs=1, shuffle=False, verbose=0)
@@ -258,7 +285,9 @@ def test_missing_loss_and_bad_epochs_are_rejected():
 def test_labels_of_the_wrong_shape_are_a_clear_error():
     x, y = _data()
     _, model = _pair()
-    with pytest.raises(ValueError, match=r"Targets of shape \(16, 3\) do not fit predictions of shape \(16, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"Targets of shape \(16, 3\) do not fit predictions of shape \(16, 4\)"
+    ):
         Trainer(model, **_compile_args()).fit(x, np.zeros((len(x), 3)), batch_size=16, verbose=0)
 
 

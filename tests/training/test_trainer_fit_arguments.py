@@ -37,11 +37,26 @@ def _fit_both(fit_kwargs, steps_per_execution=1, mode="graph", pair=None, compil
 
 def test_validation_split_and_class_weight_match_fit():
     x, y = _data(n=80)
-    reference, twin, expected, got = _fit_both(dict(
-        x=x, y=y, batch_size=16, epochs=2, validation_split=0.25, shuffle=False, verbose=0,
-        class_weight={0: 1.0, 1: 2.0, 2: 0.5, 3: 3.0}))
-    assert set(got) == {"loss", "accuracy", "categorical_true_positives",
-                        "val_loss", "val_accuracy", "val_categorical_true_positives"}
+    reference, twin, expected, got = _fit_both(
+        dict(
+            x=x,
+            y=y,
+            batch_size=16,
+            epochs=2,
+            validation_split=0.25,
+            shuffle=False,
+            verbose=0,
+            class_weight={0: 1.0, 1: 2.0, 2: 0.5, 3: 3.0},
+        )
+    )
+    assert set(got) == {
+        "loss",
+        "accuracy",
+        "categorical_true_positives",
+        "val_loss",
+        "val_accuracy",
+        "val_categorical_true_positives",
+    }
     # The validation set is the last 20 samples: 20 of them are counted.
     assert 0 <= got["val_categorical_true_positives"][-1] <= 20
     _assert_same_history(got, expected)
@@ -64,9 +79,19 @@ def test_class_weight_changes_training_as_sample_weights_do():
 def test_uneven_last_batch_and_sample_weights_match_fit():
     x, y = _data(n=70)  # batches of 16, 16, 16, 16, 6
     weights = np.random.default_rng(3).random(len(x)).astype("float32")
-    reference, twin, expected, got = _fit_both(dict(
-        x=x, y=y, sample_weight=weights, batch_size=16, epochs=2, shuffle=False, verbose=0,
-        validation_data=(x[:21], y[:21], weights[:21]), validation_batch_size=8))
+    reference, twin, expected, got = _fit_both(
+        dict(
+            x=x,
+            y=y,
+            sample_weight=weights,
+            batch_size=16,
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+            validation_data=(x[:21], y[:21], weights[:21]),
+            validation_batch_size=8,
+        )
+    )
     _assert_same_history(got, expected, atol=1e-5)
     _assert_same_weights(reference, twin)
 
@@ -81,12 +106,17 @@ def _one_hot_data(n=48, classes=3):
 def _dense_pair(classes=3, trainable=True):
     """Two same-weights Dense models; with `trainable=False` none of their weights is
     trainable, but BatchNormalization (without gamma and beta) still updates its statistics."""
+
     def make():
         keras.utils.set_random_seed(0)
-        model = keras.Sequential([
-            keras.Input((6,)), keras.layers.Dense(8, activation="relu", trainable=trainable),
-            keras.layers.BatchNormalization(center=trainable, scale=trainable),
-            keras.layers.Dense(classes, activation="softmax", trainable=trainable)])
+        model = keras.Sequential(
+            [
+                keras.Input((6,)),
+                keras.layers.Dense(8, activation="relu", trainable=trainable),
+                keras.layers.BatchNormalization(center=trainable, scale=trainable),
+                keras.layers.Dense(classes, activation="softmax", trainable=trainable),
+            ]
+        )
         return model
 
     reference, twin = make(), make()
@@ -113,17 +143,30 @@ class _TopScore(keras.metrics.Metric):
 
 
 def _vector_metric_args():
-    return dict(optimizer=keras.optimizers.SGD(0.1), loss="categorical_crossentropy",
-                metrics=[keras.metrics.F1Score(average=None), _TopScore()])
+    return dict(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss="categorical_crossentropy",
+        metrics=[keras.metrics.F1Score(average=None), _TopScore()],
+    )
 
 
 def test_vector_and_dict_metrics_are_logged_as_fit_logs_them():
     x, y = _one_hot_data()
     _, _, expected, got = _fit_both(
         dict(x=x, y=y, batch_size=16, epochs=2, validation_data=(x, y), shuffle=False, verbose=0),
-        pair=_dense_pair(), compile_args=_vector_metric_args)
-    assert set(got) == {"loss", "f1_score", "top_mean", "top_sum",
-                        "val_loss", "val_f1_score", "val_top_mean", "val_top_sum"}
+        pair=_dense_pair(),
+        compile_args=_vector_metric_args,
+    )
+    assert set(got) == {
+        "loss",
+        "f1_score",
+        "top_mean",
+        "top_sum",
+        "val_loss",
+        "val_f1_score",
+        "val_top_mean",
+        "val_top_sum",
+    }
     # One F1 per class, per epoch.
     assert [np.shape(v) for v in got["f1_score"]] == [(3,), (3,)]
     _assert_same_history(got, expected)
@@ -133,15 +176,18 @@ def test_vector_metric_in_batch_logs_and_evaluate():
     x, y = _one_hot_data()
     _, model = _dense_pair()
     seen = []
-    callback = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(logs["f1_score"]))
+    callback = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: seen.append(logs["f1_score"])
+    )
     trainer = Trainer(model, **_vector_metric_args())
     trainer.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[callback])
     assert len(seen) == 3 and np.shape(seen[-1]) == (3,)
     logs = trainer.evaluate(x, y, verbose=0, return_dict=True)
     assert np.shape(logs["f1_score"]) == (3,)
     model.compile(**_vector_metric_args())
-    np.testing.assert_allclose(logs["f1_score"], model.evaluate(x, y, verbose=0, return_dict=True)["f1_score"],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        logs["f1_score"], model.evaluate(x, y, verbose=0, return_dict=True)["f1_score"], atol=1e-5
+    )
 
 
 def test_model_without_trainable_weights_trains_like_fit():
@@ -153,7 +199,9 @@ def test_model_without_trainable_weights_trains_like_fit():
         warnings.simplefilter("always")
         _, _, expected, got = _fit_both(
             dict(x=x, y=y, batch_size=16, epochs=2, shuffle=False, verbose=0),
-            pair=(reference, twin), compile_args=_vector_metric_args)
+            pair=(reference, twin),
+            compile_args=_vector_metric_args,
+        )
     if keras.backend.backend() == "tensorflow":  # fit warns on TensorFlow only
         assert any("does not have any trainable weights" in str(w.message) for w in caught)
     _assert_same_history(got, expected)
@@ -178,8 +226,10 @@ class _BatchNumbers(keras.callbacks.Callback):
 # execution: executions of 3 and 2 (with the uneven batch); with steps_per_epoch=4
 # and 2 steps per execution: two executions of 2. (One epoch there: with
 # steps_per_epoch, fit's next epoch continues where the iterator stopped.)
-SPE_CASES = [dict(steps_per_execution=3, steps_per_epoch=None, epochs=2),
-             dict(steps_per_execution=2, steps_per_epoch=4, epochs=1)]
+SPE_CASES = [
+    dict(steps_per_execution=3, steps_per_epoch=None, epochs=2),
+    dict(steps_per_execution=2, steps_per_epoch=4, epochs=1),
+]
 
 
 @pytest.mark.parametrize("mode", ["graph", "eager"])
@@ -190,9 +240,17 @@ def test_steps_per_execution_matches_fit_with_the_same_setting(mode, case):
     fit_numbers, trainer_numbers = _BatchNumbers(), _BatchNumbers()
     reference, twin = _pair()
     spe = case["steps_per_execution"]
-    kwargs = dict(x=x, y=y, sample_weight=weights, batch_size=16, epochs=case["epochs"],
-                  shuffle=False, verbose=0, steps_per_epoch=case["steps_per_epoch"],
-                  validation_data=(x[:20], y[:20]))
+    kwargs = dict(
+        x=x,
+        y=y,
+        sample_weight=weights,
+        batch_size=16,
+        epochs=case["epochs"],
+        shuffle=False,
+        verbose=0,
+        steps_per_epoch=case["steps_per_epoch"],
+        validation_data=(x[:20], y[:20]),
+    )
     reference.compile(**_compile_args(), steps_per_execution=spe)
     expected = reference.fit(callbacks=[fit_numbers], **kwargs).history
     trainer = Trainer(twin, mode=mode, steps_per_execution=spe, **_compile_args())
@@ -225,19 +283,23 @@ def test_steps_per_execution_resumes_mid_epoch_exactly():
     # Epoch 1's first batch only; then a new run resumes at epoch 1, batch 1.
     Trainer(twin, **args).fit(x, y, epochs=2, steps_per_epoch=1, initial_epoch=1, **kwargs)
     history = Trainer(twin, steps_per_execution=3, **args).fit(
-        x, y, epochs=2, callbacks=[ResumeAt()], **kwargs)
+        x, y, epochs=2, callbacks=[ResumeAt()], **kwargs
+    )
     assert history.epoch == [1]
     _assert_same_weights(reference, twin, atol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(validation_split=1.0), "validation_split=1.0"),
-    (dict(validation_split=-0.1), "validation_split=-0.1"),
-    (dict(class_weight=[1.0, 2.0]), r"class_weight=\[1.0, 2.0\]"),
-    (dict(class_weight={"a": 1.0}), "class_weight="),
-    (dict(class_weight={0: float("nan")}), "class_weight="),
-    (dict(class_weight={0: 2.0}, sample_weight=np.ones(64)), "class_weight.*sample_weight"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(validation_split=1.0), "validation_split=1.0"),
+        (dict(validation_split=-0.1), "validation_split=-0.1"),
+        (dict(class_weight=[1.0, 2.0]), r"class_weight=\[1.0, 2.0\]"),
+        (dict(class_weight={"a": 1.0}), "class_weight="),
+        (dict(class_weight={0: float("nan")}), "class_weight="),
+        (dict(class_weight={0: 2.0}, sample_weight=np.ones(64)), "class_weight.*sample_weight"),
+    ],
+)
 def test_bad_fit_arguments_are_clear_errors(kwargs, match):
     x, y = _data()
     _, model = _pair()

@@ -23,7 +23,9 @@ def test_tf_data_with_sample_weights_matches_fit():
     dataset = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(16)
     reference, twin = _pair()
     expected = reference.fit(dataset, epochs=2, validation_data=dataset, verbose=0).history
-    history = Trainer(twin, **_compile_args()).fit(dataset, epochs=2, validation_data=dataset, verbose=0).history
+    history = (
+        Trainer(twin, **_compile_args()).fit(dataset, epochs=2, validation_data=dataset, verbose=0).history
+    )
     _assert_same_weights(reference, twin)
     for key in expected:
         np.testing.assert_allclose(history[key], expected[key], atol=1e-4, err_msg=key)
@@ -70,8 +72,9 @@ def test_class_weight_on_tf_data_matches_fit():
     class_weight = {0: 0.5, 1: 2.0, 2: 1.5, 3: 1.0}
     reference, twin = _pair()
     expected = reference.fit(dataset, epochs=2, class_weight=class_weight, verbose=0).history
-    history = Trainer(twin, **_compile_args()).fit(dataset, epochs=2, class_weight=class_weight,
-                                                   verbose=0).history
+    history = (
+        Trainer(twin, **_compile_args()).fit(dataset, epochs=2, class_weight=class_weight, verbose=0).history
+    )
     _assert_same_weights(reference, twin)
     for key in expected:
         np.testing.assert_allclose(history[key], expected[key], atol=1e-4, err_msg=key)
@@ -82,7 +85,8 @@ def test_validation_split_refuses_a_dataset():
     _, model = _pair()
     with pytest.raises(ValueError, match="validation_split=0.2"):
         Trainer(model, **_compile_args()).fit(
-            tf.data.Dataset.from_tensor_slices((x, y)).batch(16), validation_split=0.2, verbose=0)
+            tf.data.Dataset.from_tensor_slices((x, y)).batch(16), validation_split=0.2, verbose=0
+        )
 
 
 @pytest.mark.parametrize(
@@ -105,8 +109,13 @@ def test_tensorboard_writes_event_files(tmp_path):
     x, y = _data()
     _, model = _pair()
     Trainer(model, **_compile_args()).fit(
-        x, y, batch_size=16, epochs=1, verbose=0,
-        callbacks=[keras.callbacks.TensorBoard(str(tmp_path), update_freq="batch")])
+        x,
+        y,
+        batch_size=16,
+        epochs=1,
+        verbose=0,
+        callbacks=[keras.callbacks.TensorBoard(str(tmp_path), update_freq="batch")],
+    )
     events = [f for _, _, files in os.walk(tmp_path) for f in files if "tfevents" in f]
     assert events
 

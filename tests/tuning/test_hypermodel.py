@@ -37,8 +37,18 @@ def test_default_space_names_ranges_and_conditions():
     hp = keras_tuner.HyperParameters()
     SimpleCNNHyperModel(SHAPE, 10).build(hp)
     space = {p.name: p for p in hp.space}
-    assert set(space) == {"num_blocks", "filters_0", "filters_1", "filters_2", "kernel_size",
-                          "dropout_rate", "weight_decay", "learning_rate", "optimizer", "batch_size"}
+    assert set(space) == {
+        "num_blocks",
+        "filters_0",
+        "filters_1",
+        "filters_2",
+        "kernel_size",
+        "dropout_rate",
+        "weight_decay",
+        "learning_rate",
+        "optimizer",
+        "batch_size",
+    }
     assert (space["num_blocks"].min_value, space["num_blocks"].max_value) == (1, 3)
     assert (space["learning_rate"].min_value, space["learning_rate"].max_value) == (1e-4, 1e-2)
     assert space["learning_rate"].sampling == "log" and space["weight_decay"].sampling == "log"
@@ -51,15 +61,30 @@ def test_default_space_names_ranges_and_conditions():
 
 def test_users_fix_or_narrow_any_hyperparameter():
     hypermodel = SimpleCNNHyperModel(
-        SHAPE, 4, num_blocks=2, filters=(8,), kernel_size=3, dropout_rate=(0.1, 0.2),
-        weight_decay=0.0, optimizer="adam", learning_rate=(1e-3, 2e-3), batch_size=16,
+        SHAPE,
+        4,
+        num_blocks=2,
+        filters=(8,),
+        kernel_size=3,
+        dropout_rate=(0.1, 0.2),
+        weight_decay=0.0,
+        optimizer="adam",
+        learning_rate=(1e-3, 2e-3),
+        batch_size=16,
     )
     hp = keras_tuner.HyperParameters()
     model = hypermodel.build(hp)
     space = {p.name: p for p in hp.space}
     fixed = {n for n, p in space.items() if isinstance(p, keras_tuner.engine.hyperparameters.Fixed)}
-    assert fixed == {"num_blocks", "filters_0", "filters_1", "kernel_size", "weight_decay",
-                     "optimizer", "batch_size"}
+    assert fixed == {
+        "num_blocks",
+        "filters_0",
+        "filters_1",
+        "kernel_size",
+        "weight_decay",
+        "optimizer",
+        "batch_size",
+    }
     assert model.filters == (8, 8) and model.num_classes == 4 and model.weight_decay == 0.0
     assert (space["dropout_rate"].min_value, space["dropout_rate"].max_value) == (0.1, 0.2)
     # Random draws from the narrowed space stay inside it.
@@ -78,7 +103,10 @@ def test_users_fix_or_narrow_any_hyperparameter():
         ({"num_blocks": (0, 2)}, "`num_blocks` must be a positive integer"),
         ({"dropout_rate": (0.0, 1.0)}, "`dropout_rate` must be a number in [0, 1)"),
         ({"learning_rate": (0.0, 1e-2)}, "`learning_rate` must be positive"),
-        ({"learning_rate": (1e-3, 1e-2, 1e-1)}, "`learning_rate` must be a number (fixed) or a (min, max) pair"),
+        (
+            {"learning_rate": (1e-3, 1e-2, 1e-1)},
+            "`learning_rate` must be a number (fixed) or a (min, max) pair",
+        ),
         ({"filters": ()}, "`filters` needs at least one value"),
         ({"filters": (8, 8)}, "`filters` lists a value twice"),
         ({"kernel_size": (3, -1)}, "`kernel_size` must be a positive integer"),
@@ -115,8 +143,9 @@ def test_fit_tunes_the_batch_size_and_passes_on_the_tuners_and_users_callbacks()
     seen = {"user": [], "tuner": []}
     user = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen["user"].append(b))
     tuner = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen["tuner"].append(e))
-    history = hypermodel.fit(hp, model, x, y, validation_data=(x_val, y_val), epochs=2,
-                             callbacks=[user, tuner], verbose=0)
+    history = hypermodel.fit(
+        hp, model, x, y, validation_data=(x_val, y_val), epochs=2, callbacks=[user, tuner], verbose=0
+    )
     assert seen["tuner"] == [0, 1]
     assert len(seen["user"]) == 2 * math.ceil(100 / 16)  # batches of 16, reference by hand
     assert set(history.history) >= {"val_accuracy", "val_categorical_true_positives"}
@@ -141,11 +170,20 @@ def test_stock_keras_tuner_searches_a_custom_metric_and_returns_a_built_best_mod
     hypermodel = SimpleCNNHyperModel(SHAPE, 10, num_blocks=1, filters=(4, 8), batch_size=32)
     # The bare name is what keras-tuner cannot take: it infers directions of Keras's own metrics only.
     with pytest.raises(ValueError, match="Could not infer optimization direction"):
-        keras_tuner.RandomSearch(hypermodel, objective="val_categorical_true_positives",
-                                 max_trials=2, directory=str(tmp_path), project_name="bare")
+        keras_tuner.RandomSearch(
+            hypermodel,
+            objective="val_categorical_true_positives",
+            max_trials=2,
+            directory=str(tmp_path),
+            project_name="bare",
+        )
     tuner = keras_tuner.RandomSearch(
-        hypermodel, objective=hypermodel.objective("val_categorical_true_positives"),
-        max_trials=2, seed=1, directory=str(tmp_path), project_name="p",
+        hypermodel,
+        objective=hypermodel.objective("val_categorical_true_positives"),
+        max_trials=2,
+        seed=1,
+        directory=str(tmp_path),
+        project_name="p",
     )
     assert tuner.oracle.objective.direction == "max"
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=2, verbose=0)
@@ -161,8 +199,13 @@ def test_stock_keras_tuner_searches_a_custom_metric_and_returns_a_built_best_mod
 
 @pytest.mark.parametrize(
     "name, direction",
-    [("val_categorical_true_positives", "max"), ("categorical_true_positives", "max"),
-     ("val_accuracy", "max"), ("val_loss", "min"), ("loss", "min")],
+    [
+        ("val_categorical_true_positives", "max"),
+        ("categorical_true_positives", "max"),
+        ("val_accuracy", "max"),
+        ("val_loss", "min"),
+        ("loss", "min"),
+    ],
 )
 def test_objective_carries_the_direction_of_each_compiled_metric(name, direction):
     objective = SimpleCNNHyperModel(SHAPE, 10).objective(name)
@@ -170,5 +213,7 @@ def test_objective_carries_the_direction_of_each_compiled_metric(name, direction
 
 
 def test_objective_of_a_metric_the_model_does_not_log_names_the_known_ones():
-    with pytest.raises(ValueError, match=r"Objective 'val_f1' is not a metric the model logs; expected one of \['loss'"):
+    with pytest.raises(
+        ValueError, match=r"Objective 'val_f1' is not a metric the model logs; expected one of \['loss'"
+    ):
         SimpleCNNHyperModel(SHAPE, 10).objective("val_f1")

@@ -10,8 +10,14 @@ ROWS = [
     {"trial_id": "0", "status": "COMPLETED", "score": 0.5, "hyperparameters": {"lr": 0.1, "opt": "adam"}},
     {"trial_id": "1", "status": "FAILED", "score": None, "hyperparameters": {"lr": 0.2}},
     {"trial_id": "2", "status": "PRUNED", "score": 0.25, "hyperparameters": {"lr": 0.3, "opt": "sgd"}},
-    {"trial_id": "3", "status": "COMPLETED", "score": 0.75, "epochs_trained": 4, "seconds": 2.25,
-     "hyperparameters": {"lr": 1 / 3, "opt": "adam"}},
+    {
+        "trial_id": "3",
+        "status": "COMPLETED",
+        "score": 0.75,
+        "epochs_trained": 4,
+        "seconds": 2.25,
+        "hyperparameters": {"lr": 1 / 3, "opt": "adam"},
+    },
 ]
 
 
@@ -27,8 +33,18 @@ def test_csv_holds_every_trial_and_every_digit():
     board = Leaderboard("val_x", "max", ROWS)
     rows = list(csv.DictReader(io.StringIO(board.to_csv())))
     assert [r["trial_id"] for r in rows] == ["3", "0", "2", "1"]
-    assert list(rows[0]) == ["rank", "trial_id", "status", "score", "best_epoch", "epochs_trained",
-                             "seconds", "runs", "lr", "opt"]
+    assert list(rows[0]) == [
+        "rank",
+        "trial_id",
+        "status",
+        "score",
+        "best_epoch",
+        "epochs_trained",
+        "seconds",
+        "runs",
+        "lr",
+        "opt",
+    ]
     assert float(rows[0]["lr"]) == 1 / 3  # full precision round trip
     assert rows[3]["score"] == "" and rows[3]["opt"] == ""
 

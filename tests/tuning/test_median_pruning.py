@@ -39,7 +39,10 @@ def test_bad_arguments(kwargs, message):
 
 def test_config_round_trip_and_registration():
     pruning = MedianPruning(warmup_trials=2, warmup_epochs=0, objective="val_loss", direction="min")
-    assert MedianPruning.from_config(json.loads(json.dumps(pruning.get_config()))).get_config() == pruning.get_config()
+    assert (
+        MedianPruning.from_config(json.loads(json.dumps(pruning.get_config()))).get_config()
+        == pruning.get_config()
+    )
     assert keras.saving.get_registered_name(MedianPruning) == "keras_ext>MedianPruning"
     bound = pruning.for_trial("/p", "3", "val_accuracy", "max")
     # What the user set wins over the search's objective.
@@ -56,13 +59,20 @@ def _fit(tmp_path, completed_val_loss, n_completed=3, epochs=5, warmup_epochs=1)
         history.finish(str(i))
     history.begin("9")
     pruning = MedianPruning(warmup_trials=3, warmup_epochs=warmup_epochs).for_trial(
-        str(tmp_path), "9", "val_loss", "min")
+        str(tmp_path), "9", "val_loss", "min"
+    )
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 3)).astype("float32")
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
-    fit = model.fit(x, x.sum(axis=1), validation_data=(x, x.sum(axis=1)), epochs=epochs,
-                    callbacks=[history.callback("9"), pruning], verbose=0)
+    fit = model.fit(
+        x,
+        x.sum(axis=1),
+        validation_data=(x, x.sum(axis=1)),
+        epochs=epochs,
+        callbacks=[history.callback("9"), pruning],
+        verbose=0,
+    )
     history.finish("9")
     return len(fit.history["loss"]), history.load("9")
 

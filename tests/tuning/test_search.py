@@ -26,7 +26,10 @@ def _hypermodel(**kwargs):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"tuner": "annealing"}, "Unknown tuner 'annealing': expected one of ['random', 'bayesian', 'hyperband', 'grid']"),
+        (
+            {"tuner": "annealing"},
+            "Unknown tuner 'annealing': expected one of ['random', 'bayesian', 'hyperband', 'grid']",
+        ),
         ({"max_trials": 0}, "`max_trials` must be a positive integer"),
         ({"executions_per_trial": 0}, "`executions_per_trial` must be a positive integer"),
         ({"seed": -1}, "`seed` must be an int >= 0"),
@@ -46,8 +49,10 @@ def test_bad_arguments_fail_at_once_and_write_nothing(tmp_path, kwargs, message)
 
 @pytest.mark.parametrize(
     "run_kwargs, message",
-    [({"epochs": 0}, "`epochs` must be a positive integer"),
-     ({"validation_data": None}, "`validation_data` must be a pair (x_val, y_val)")],
+    [
+        ({"epochs": 0}, "`epochs` must be a positive integer"),
+        ({"validation_data": None}, "`validation_data` must be a pair (x_val, y_val)"),
+    ],
 )
 def test_bad_run_arguments_fail_before_anything_is_written(tmp_path, run_kwargs, message):
     x, y, x_val, y_val = tiny_digits(20, 10)
@@ -60,8 +65,12 @@ def test_bad_run_arguments_fail_before_anything_is_written(tmp_path, run_kwargs,
 
 @pytest.mark.parametrize(
     "objective, direction",
-    [("val_categorical_true_positives", "max"), ("categorical_true_positives", "max"),
-     ("val_accuracy", "max"), ("val_loss", "min")],
+    [
+        ("val_categorical_true_positives", "max"),
+        ("categorical_true_positives", "max"),
+        ("val_accuracy", "max"),
+        ("val_loss", "min"),
+    ],
 )
 def test_objective_directions_include_keras_ext_metrics(objective, direction):
     assert Search(_hypermodel(), objective=objective).objective.direction == direction
@@ -82,8 +91,14 @@ def test_an_objective_the_model_does_not_log_lists_the_available_ones_and_writes
 @pytest.mark.parametrize("tuner", ["random", "bayesian", "hyperband", "grid"])
 def test_every_tuner_searches_and_writes_a_best_model_that_scores_its_leaderboard_score(tmp_path, tuner):
     x, y, x_val, y_val = tiny_digits(120, 60)
-    search = Search(_hypermodel(batch_size=32), tuner=tuner, max_trials=2, seed=3,
-                    objective="val_categorical_true_positives", directory=str(tmp_path))
+    search = Search(
+        _hypermodel(batch_size=32),
+        tuner=tuner,
+        max_trials=2,
+        seed=3,
+        objective="val_categorical_true_positives",
+        directory=str(tmp_path),
+    )
     board = search.run(x, y, (x_val, y_val), epochs=2, verbose=0)
     project = tmp_path / "simplecnn"
     rows = list(csv.DictReader(open(project / "trials.csv")))
@@ -111,8 +126,14 @@ def test_pruning_stops_the_hopeless_trial_and_the_leaderboard_says_so(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 3)).astype("float32")
     y = x @ np.array([1.0, -2.0, 0.5], "float32")
-    search = Search(_LearningRateHyperModel(), tuner="grid", objective="val_loss", max_trials=2,
-                    directory=str(tmp_path), pruning=MedianPruning(warmup_trials=1, warmup_epochs=1))
+    search = Search(
+        _LearningRateHyperModel(),
+        tuner="grid",
+        objective="val_loss",
+        max_trials=2,
+        directory=str(tmp_path),
+        pruning=MedianPruning(warmup_trials=1, warmup_epochs=1),
+    )
     board = search.run(x, y, (x, y), epochs=5, verbose=0)
     by_lr = {row["hyperparameters"]["lr"]: row for row in board.rows}
     assert by_lr[0.05]["status"] == "COMPLETED" and by_lr[0.05]["epochs_trained"] == 5

@@ -9,7 +9,7 @@ def tiny_digits(n_train=240, n_val=120):
     digits = load_digits()
     x = (digits.images[..., None] / 16.0).astype("float32")
     y = digits.target.astype("int32")
-    return x[:n_train], y[:n_train], x[n_train:n_train + n_val], y[n_train:n_train + n_val]
+    return x[:n_train], y[:n_train], x[n_train : n_train + n_val], y[n_train : n_train + n_val]
 
 
 def write_tiny_npz(path, n_train=240, n_val=120):
