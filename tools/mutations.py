@@ -197,6 +197,28 @@ MUTATIONS = (
         tests=("tests/callbacks/test_reduce_lr_on_plateau.py",),
         backend="jax",
     ),
+    Mutation(
+        name="digits-split-not-stratified",
+        guarantee="the built-in digits split keeps each class's share in both parts",
+        path="keras_ext/data/digits.py",
+        old="random_state=seed, stratify=labels",
+        new="random_state=seed, stratify=None",
+        tests=("tests/data/test_load.py",),
+    ),
+    Mutation(
+        name="trainer-loss-unweighted-by-batch-size",
+        guarantee="the Trainer's loss is a mean over samples, as fit's is (an uneven last batch counts less)",
+        path="keras_ext/training/tf_steps.py",
+        old=(
+            "        loss_tracker.update_state(_unscale_for_tracking(loss), sample_weight=_batch_size(x))\n"
+            "        model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)\n\n    def test_replica"
+        ),
+        new=(
+            "        loss_tracker.update_state(_unscale_for_tracking(loss))\n"
+            "        model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)\n\n    def test_replica"
+        ),
+        tests=("tests/training/test_trainer_fit_arguments.py",),
+    ),
 )
 
 

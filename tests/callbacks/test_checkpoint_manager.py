@@ -5,6 +5,7 @@ epoch order never changes, so it qualifies for exact resume on any backend);
 the tf.data pipeline and SIGKILL runs are in test_sigkill_exactness.py.
 """
 
+import itertools
 import json
 import os
 import re
@@ -211,7 +212,7 @@ def test_async_writes_never_overlap_and_finish_before_fit_returns(tmp_path, arra
     returned = time.monotonic()
     assert len(intervals) == 5  # steps 2, 4, 6, 8, 10
     assert all(name.startswith("keras_ext-checkpoint") for _, _, name in intervals)
-    for (_, end, _), (start, _, _) in zip(intervals, intervals[1:], strict=True):
+    for (_, end, _), (start, _, _) in itertools.pairwise(intervals):
         assert end <= start  # one write at a time
     assert intervals[-1][1] <= returned
     assert _names(manager.checkpoints) == ["ckpt-8", "ckpt-10"]

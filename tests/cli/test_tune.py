@@ -47,7 +47,6 @@ def _kill_group(proc):
 
 
 def test_three_trials_finish_offline_and_the_best_model_scores_what_the_leaderboard_says(tmp_path):
-    start = time.monotonic()
     proc = subprocess.run(
         _tune("--max-trials", "3", "--epochs", "2", "--directory", str(tmp_path)),
         capture_output=True,
@@ -55,9 +54,7 @@ def test_three_trials_finish_offline_and_the_best_model_scores_what_the_leaderbo
         timeout=300,
         env=ENV,
     )
-    elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert elapsed < 300
     project = tmp_path / "simplecnn"
     assert "Search: Running Trial #3" in proc.stdout  # keras-tuner's progress is shown
     assert "Leaderboard (val_accuracy, max, best first):" in proc.stdout
