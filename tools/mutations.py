@@ -13,8 +13,9 @@ code moved: update the mutation, do not delete it.
     python tools/mutations.py --list
     python tools/mutations.py rotation-off-by-one sha256-skipped
     python tools/mutations.py --json docs/mutations.json
+    python tools/mutations.py --table docs/mutations.json   # the Markdown table of a recorded run
 
-The latest results are in docs/mutations.md.
+The latest results are in docs/mutations.md (its table is `--table` of docs/mutations.json).
 """
 
 import argparse
@@ -151,8 +152,8 @@ MUTATIONS = (
         name="rotation-off-by-one",
         guarantee="max_to_keep keeps exactly the newest N checkpoints",
         path="keras_ext/callbacks/_retention.py",
-        old="return set(steps if self.n is None else steps[-self.n:])",
-        new="return set(steps if self.n is None else steps[-(self.n + 1):])",
+        old="return set(steps if self.n is None else steps[-self.n :])",
+        new="return set(steps if self.n is None else steps[-(self.n + 1) :])",
         tests=("tests/callbacks/test_checkpoint_manager.py",),
     ),
     Mutation(
@@ -272,9 +273,20 @@ def run_mutation(mutation, timeout):
     seconds = round(time.monotonic() - started, 1)
     # pytest exits 1 when a test failed; anything else (no tests, usage error) proves nothing.
     status = "killed" if code in (1, "timeout") else "survived" if code == 0 else "broken"
-    failed = [line.split(" ")[1] for line in output.splitlines() if line.startswith("FAILED ")]
+    # "FAILED tests/x.py::test[param id] - Error": the test id may hold spaces.
+    failed = [
+        line[len("FAILED ") :].split(" - ")[0] for line in output.splitlines() if line.startswith("FAILED ")
+    ]
     detail = failed[0] if failed else (f"pytest exit {code}" if status != "survived" else "all passed")
     return {"name": mutation.name, "status": status, "detail": detail, "seconds": seconds}
+
+
+def markdown_table(record):
+    """The Markdown table of a recorded run (what docs/mutations.md shows)."""
+    lines = ["| mutation | guarantee it breaks | result | first test that failed |", "|---|---|---|---|"]
+    for r in record["results"]:
+        lines.append(f"| `{r['name']}` | {r['guarantee']} | {r['status']} | `{r['detail']}` |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
@@ -283,7 +295,12 @@ def main(argv=None):
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per mutation")
+    parser.add_argument("--table", metavar="JSON", help="print the Markdown table of a recorded run and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        with open(args.table, encoding="utf-8") as f:
+            print(markdown_table(json.load(f)), end="")
+        return 0
     by_name = {m.name: m for m in MUTATIONS}
     if args.list:
         for m in MUTATIONS:
@@ -303,6 +320,12 @@ def main(argv=None):
     if args.json:
         import keras
 
+        if args.names and os.path.exists(args.json):
+            # A run of some mutations updates their rows of the recorded run, in MUTATIONS order.
+            with open(args.json, encoding="utf-8") as f:
+                rows = {r["name"]: r for r in json.load(f)["results"]}
+            rows.update({r["name"]: r for r in results})
+            results = [rows[m.name] for m in MUTATIONS if m.name in rows]
         record = {
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, Keras {keras.__version__}",
