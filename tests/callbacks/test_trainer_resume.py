@@ -18,9 +18,10 @@ pytestmark = [
 
 # fit and the Trainer compute the same step with different float rounding; over
 # 30 RMSprop steps their weights drift apart by ~1e-4 (measured), so a run that
-# switches loops is compared with both references at that scale. Each loop
-# alone resumes exactly (test_sigkill_exactness.py).
+# switches loops is compared with both single-loop references at that scale, and
+# exactly (1e-5) with the same switch made in memory, without a checkpoint.
 SWITCH_ATOL = 2e-3
+EXACT_ATOL = 1e-5
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +29,13 @@ def arrays():
     return setup.digits_arrays()
 
 
-def _with_fit(model, arrays, callbacks):
+def _with_fit(model, arrays, callbacks, epochs=3):
     x, y, xv, yv = arrays
     return model.fit(
         x,
         y,
         batch_size=setup.BATCH_SIZE,
-        epochs=3,
+        epochs=epochs,
         shuffle=False,
         validation_data=(xv, yv),
         callbacks=callbacks,
@@ -42,7 +43,7 @@ def _with_fit(model, arrays, callbacks):
     )
 
 
-def _with_trainer(model, arrays, callbacks):
+def _with_trainer(model, arrays, callbacks, epochs=3):
     from keras_ext.metrics import CategoricalTruePositives
 
     x, y, xv, yv = arrays
@@ -53,7 +54,7 @@ def _with_trainer(model, arrays, callbacks):
         x,
         y,
         batch_size=setup.BATCH_SIZE,
-        epochs=3,
+        epochs=epochs,
         shuffle=False,
         validation_data=(xv, yv),
         callbacks=callbacks,
@@ -117,3 +118,54 @@ def test_checkpoint_resumes_in_the_other_loop(tmp_path, arrays, references, firs
     for name in ("fit", "trainer"):
         for value, expected in zip(setup.weights(model), references[name], strict=True):
             np.testing.assert_allclose(value, expected, atol=SWITCH_ATOL, rtol=0, err_msg=name)
+
+
+class _Epochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.logs = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.logs.append(dict(logs))
+
+
+def _switch_in_memory(arrays, first, second):
+    """The same switch without a checkpoint: `first` stops after step 12 (epoch 1, batch 2),
+    `second` trains the rest of epoch 1's batches, then epoch 2, on the same model object."""
+    model = setup.make_model(seed=0)
+
+    class StopAtStep12(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) == 12:
+                self.model.stop_training = True
+
+    first(model, arrays, [StopAtStep12()], epochs=2)
+    x, y, xv, yv = arrays
+    done = 2 * setup.BATCH_SIZE  # epoch 1's batches trained before the switch
+    second(model, (x[done:], y[done:], xv, yv), [], epochs=1)
+    epochs = _Epochs()
+    second(model, arrays, [epochs], epochs=1)
+    return setup.weights(model), epochs.logs[-1]
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [(_with_fit, _with_trainer), (_with_trainer, _with_fit)],
+    ids=["fit_then_trainer", "trainer_then_fit"],
+)
+def test_cross_loop_resume_equals_the_same_switch_made_without_a_checkpoint(tmp_path, arrays, first, second):
+    expected_weights, expected_logs = _switch_in_memory(arrays, first, second)
+    with pytest.raises(setup.CrashAtStep.Crash):
+        first(
+            setup.make_model(seed=0),
+            arrays,
+            [CheckpointManager(tmp_path, save_freq=4), setup.CrashAtStep(14)],
+        )
+    model = setup.make_model(seed=9)
+    epochs = _Epochs()
+    second(model, arrays, [CheckpointManager(tmp_path, save_freq=4), epochs])
+    for value, expected in zip(setup.weights(model), expected_weights, strict=True):
+        np.testing.assert_allclose(value, expected, atol=EXACT_ATOL, rtol=0)
+    assert set(epochs.logs[-1]) == set(expected_logs)
+    for key, value in expected_logs.items():  # epoch 2: loss, metrics and validation
+        assert epochs.logs[-1][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
