@@ -220,6 +220,17 @@ MUTATIONS = (
         ),
         tests=("tests/training/test_trainer_fit_arguments.py",),
     ),
+    Mutation(
+        name="delete-in-place",
+        guarantee="a checkpoint is renamed away before it is deleted, so a half-deleted one is never listed",
+        path="keras_ext/callbacks/_checkpoint_files.py",
+        old="        os.replace(path, trash)",
+        new="        trash = path",
+        tests=(
+            "tests/callbacks/test_sigkill_exactness.py::"
+            "test_fit_killed_inside_the_rename_after_it_and_while_deleting_ends_exactly",
+        ),
+    ),
 )
 
 

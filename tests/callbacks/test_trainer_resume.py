@@ -6,9 +6,9 @@ import pytest
 
 from keras_ext.callbacks import CheckpointManager
 from keras_ext.callbacks import _checkpoint_files
+from keras_ext.training import Trainer
 from tests.callbacks import training_setup as setup
 
-Trainer = pytest.importorskip("keras_ext.training").Trainer
 pytestmark = [
     pytest.mark.tensorflow_only,
     # The Trainer builds its metrics before on_train_begin, so the manager can
