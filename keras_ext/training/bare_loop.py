@@ -1,4 +1,4 @@
-"""The walkthrough's bare training loop, kept as the floor of loop overhead in benchmarks.
+"""The original TF2 example's bare training loop, kept as the floor of loop overhead in benchmarks.
 
 No callbacks, no History, no progress: a GradientTape step in a
 `tf.function` with the loss and accuracy updated by hand (TensorFlow), or

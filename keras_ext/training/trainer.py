@@ -1,4 +1,4 @@
-"""`Trainer`: the walkthrough's custom training loop with `model.fit`'s interface."""
+"""`Trainer`: the original TF2 example's custom training loop with `model.fit`'s interface."""
 
 import keras
 import numpy as np
@@ -18,10 +18,10 @@ MODES = ("eager", "graph", "xla")
 class Trainer:
     """A custom training loop you can read and change, with `fit`'s interface and callbacks.
 
-    On TensorFlow each step is the walkthrough's loop: a forward pass under
+    On TensorFlow each step is the original TF2 example's loop: a forward pass under
     `tf.GradientTape`, loss plus `model.losses` (weight decay), gradients
     applied by the optimizer, metrics updated; run plainly (`mode="eager"`),
-    in a `tf.function` (`"graph"`, the walkthrough's way) or XLA-compiled
+    in a `tf.function` (`"graph"`, the original example's way) or XLA-compiled
     (`"xla"`). Under a `tf.distribute` strategy scope the step runs per
     replica with `strategy.run`, the loss scaled by the global batch and
     the metrics reduced across replicas. On JAX the step is a jit-compiled
