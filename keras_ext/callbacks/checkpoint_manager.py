@@ -33,6 +33,9 @@ from keras_ext.callbacks._direction import ranked
 from keras_ext.callbacks._fit_resume import FitResume
 from keras_ext.callbacks._preemption import PreemptionGuard
 from keras_ext.callbacks._save_trigger import SaveTrigger
+from keras_ext.distribute.process_role import SINGLE
+from keras_ext.distribute.process_role import all_gather_int
+from keras_ext.distribute.process_role import process_role
 
 # Kept for callers of the previous location.
 is_fast_forwarded = resume_state.is_fast_forwarded
@@ -69,6 +72,13 @@ class CheckpointManager(keras.callbacks.Callback):
     twice or skipping one. Exact resume also needs the data order of an
     epoch to depend only on the epoch: see docs/checkpointing.md for which
     inputs qualify (`keras_ext.data` ones do; the manager sets their epoch).
+
+    In a job of several processes (`MultiWorkerMirroredStrategy`, JAX's
+    `keras.distribution` across processes) every process runs the manager on
+    the same directory, which all of them must see (a shared filesystem):
+    only the chief writes checkpoints; every process restores the same one,
+    and none starts training before all have (an all-gather of the restored
+    step, which must agree).
 
     Args:
         directory: where checkpoints live (created on the first save; must
@@ -216,6 +226,7 @@ class CheckpointManager(keras.callbacks.Callback):
         self._warned_non_finite = False
         self._loop_state = None
         self._fit_resume = None
+        self._role = SINGLE
         self.restored_from = None
         self.preempted = None
 
@@ -264,9 +275,12 @@ class CheckpointManager(keras.callbacks.Callback):
         self._reset_run_state()
         if os.path.exists(self.directory) and not os.path.isdir(self.directory):
             raise ValueError(f"`directory` {self.directory!r} is an existing file, not a directory.")
-        files.remove_leftovers(self.directory)
-        self._scores = self._read_scores()
         model = self.model
+        # Under a multi-process strategy only the chief writes (and tidies); all read.
+        self._role = process_role(model)
+        if self._role.is_chief:
+            files.remove_leftovers(self.directory)
+        self._scores = self._read_scores()
         # The loop's ResumeState (the Trainer passes one in); Keras fit has none: make one.
         self._loop_state = resume_state.of(model, create=True)
         self._fit_resume = FitResume(model, self._loop_state)
@@ -282,6 +296,7 @@ class CheckpointManager(keras.callbacks.Callback):
                 "restore='latest' to continue from them, or use an empty directory."
             )
         self._step = self._global_step(model)
+        self._agree_on_restored_step()
         if self.save_on_preemption:
             self._preemption.install()
 
@@ -403,6 +418,22 @@ class CheckpointManager(keras.callbacks.Callback):
             if self.restored_from is not None:
                 loading.set_aside(unusable, stacklevel=5)
 
+    def _agree_on_restored_step(self):
+        """Across processes: wait until every one has restored, and check they restored the same step.
+
+        A worker that cannot see the chief's files (no shared filesystem) would
+        otherwise train from other weights than its peers without a word.
+        """
+        if self._role.processes == 1:
+            return
+        steps = all_gather_int(self._step, self.model)
+        if len(set(steps)) > 1:
+            raise RuntimeError(
+                f"CheckpointManager: the workers restored different steps {steps} (in process order) from "
+                f"{self.directory!r}; every worker must see the same checkpoint directory (a filesystem "
+                "they all share)."
+            )
+
     def _restore_for_training(self, model, path, arrays, state):
         """All or nothing: check everything, then assign the variables and callback states."""
         loading.build_if_needed(model, state)
@@ -456,10 +487,12 @@ class CheckpointManager(keras.callbacks.Callback):
 
     def _save(self, epoch, step_in_epoch, logs, score=None):
         model = self.model
-        arrays, specs = training_state.snapshot(model)
         step = self._global_step(model)
         self._step = step
         self._last_write_step = step
+        # Every process reads the state: under tf.distribute, reading a metric (an
+        # on-read variable) is a collective, which all processes must join in the same order.
+        arrays, specs = training_state.snapshot(model)
         bad = training_state.non_finite(arrays)
         if bad:
             # Never a resume point: every rerun would continue from NaN, and rotation
@@ -500,6 +533,8 @@ class CheckpointManager(keras.callbacks.Callback):
             "backend": keras.backend.backend(),
             "time": time.time(),
         }
+        if not self._role.is_chief:
+            return  # the chief writes this step's checkpoint; its state equals ours
         self._wait_for_writer()
         if self.async_write:
             self._writer = threading.Thread(

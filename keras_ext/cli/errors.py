@@ -17,6 +17,21 @@ class UsageError(Exception):
         self.prog = prog
 
 
+class JobFailure(Exception):
+    """A process of a multi-process job is gone: `main` prints one line and exits with 75 at once.
+
+    75 is sysexits' EX_TEMPFAIL, "try again": rerunning every process of the
+    job resumes from its newest checkpoint. The exit skips the engines' own
+    shutdown, which would wait for the lost process.
+    """
+
+    STATUS = 75
+
+    def __init__(self, message, prog=None):
+        super().__init__(" ".join(str(message).split()))
+        self.prog = prog
+
+
 @contextlib.contextmanager
 def input_errors():
     """Turn the ValueErrors and missing files raised inside into `UsageError`s.

@@ -13,6 +13,7 @@ import importlib.util
 import os
 import sys
 
+from keras_ext.cli.errors import JobFailure
 from keras_ext.cli.errors import UsageError
 
 SUBCOMMANDS = ("train", "tune", "bench")
@@ -53,6 +54,10 @@ def main(argv=None):
         prog = e.prog or (f"keras-ext {args.command}" if args is not None else parser.prog)
         print(f"{prog}: error: {e}", file=sys.stderr)
         return USAGE_ERROR_STATUS
+    except JobFailure as e:
+        print(f"keras-ext {args.command}: error: {e}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(JobFailure.STATUS)  # a normal exit would wait in the engine's shutdown for the lost peer
 
 
 if __name__ == "__main__":

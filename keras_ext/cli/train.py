@@ -5,13 +5,16 @@ import os
 
 from keras_ext._keras_internals import print_msg
 from keras_ext.cli import _inputs
+from keras_ext.cli import _strategy
 from keras_ext.cli.arg_types import non_negative_int
 from keras_ext.cli.arg_types import positive_float
 from keras_ext.cli.arg_types import positive_int
 from keras_ext.cli.arg_types import positive_int_or
 from keras_ext.cli.arg_types import unit_rate
+from keras_ext.cli.errors import JobFailure
 from keras_ext.cli.errors import UsageError
 from keras_ext.cli.errors import input_errors
+from keras_ext.distribute.strategy import STRATEGY_NAMES
 
 MODELS = ("simplecnn", "fashioncnn")
 
@@ -47,6 +50,15 @@ def add_parser(subparsers):
     p.add_argument("--decay-rate", type=positive_float, default=0.8)
     p.add_argument("--dropout-rate", type=unit_rate, default=0.0, help="SimpleCNN only")
     p.add_argument("--output", default="runs/train", help="directory for model.keras and metrics.json")
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGY_NAMES,
+        default="auto",
+        help="distribution: 'default' (one device), 'mirrored' (every local device), 'multiworker' "
+        "(the processes TF_CONFIG, or on JAX the KERAS_DISTRIBUTION_* variables, describe) or 'auto' "
+        "(multiworker if a cluster is described, mirrored with several devices, else default). "
+        "--batch-size is the global batch; only the chief (process 0) writes --output",
+    )
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (>= 0)")
     p.add_argument(
         "--verbose",
@@ -111,9 +123,9 @@ def build_model(name, num_classes, input_shape, dropout_rate=0.0):
     return model
 
 
-def compile_default(model, learning_rate, decay_steps, decay_rate):
-    """Compile as `keras-ext train` does: RMSprop on a staircase ExponentialDecay, logits loss,
-    accuracy and CategoricalTruePositives."""
+def compile_arguments(learning_rate, decay_steps, decay_rate):
+    """What `keras-ext train` compiles with: RMSprop on a staircase ExponentialDecay, logits loss,
+    accuracy and CategoricalTruePositives (fresh objects: create them inside a strategy's scope)."""
     import keras
 
     from keras_ext.metrics import CategoricalTruePositives
@@ -121,11 +133,16 @@ def compile_default(model, learning_rate, decay_steps, decay_rate):
     schedule = keras.optimizers.schedules.ExponentialDecay(
         learning_rate, decay_steps=decay_steps, decay_rate=decay_rate, staircase=True
     )
-    model.compile(
+    return dict(
         optimizer=keras.optimizers.RMSprop(learning_rate=schedule),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy", CategoricalTruePositives()],
     )
+
+
+def compile_default(model, learning_rate, decay_steps, decay_rate):
+    """Compile as `keras-ext train` does (see `compile_arguments`)."""
+    model.compile(**compile_arguments(learning_rate, decay_steps, decay_rate))
 
 
 def make_callbacks(args):
@@ -149,59 +166,112 @@ def make_callbacks(args):
 
 
 def check_inputs(args):
-    """Raise UsageError for a dataset or --output that cannot work; reads the data, writes nothing."""
+    """Raise UsageError for a dataset, --output or cluster that cannot work; reads, writes nothing."""
+    import keras
+
     _inputs.check_output_dir(args.output)
     _inputs.load_checked_arrays(args.dataset, seed=args.seed)
+    _strategy.check_cluster(args.strategy, keras.backend.backend())
 
 
 def run(args):
     import keras
 
     from keras_ext import data
-    from keras_ext._io import save_model_atomically
-    from keras_ext._io import write_json_atomically
 
+    backend = keras.backend.backend()
     # Everything is checked before any work is done or any file written.
     with input_errors():
         check_inputs(args)
         callbacks, manager = make_callbacks(args)
+    # Before TensorFlow runs any op: MultiWorkerMirroredStrategy must come first.
+    setup = _strategy.set_up(args.strategy, backend)
     keras.utils.set_random_seed(args.seed)
     dataset = data.load(args.dataset, batch_size=args.batch_size, seed=args.seed)
-    try:
-        model = build_model(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)
-    except ValueError as e:  # FashionCNN flattens, so small images leave it nothing to pool
-        raise UsageError(
-            f"--model {args.model} cannot take images of shape {dataset.input_shape}: {e}"
-        ) from e
+    with setup.scope():
+        try:
+            model = build_model(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)
+        except ValueError as e:  # FashionCNN flattens, so small images leave it nothing to pool
+            raise UsageError(
+                f"--model {args.model} cannot take images of shape {dataset.input_shape}: {e}"
+            ) from e
     print_msg(
         f"keras-ext train: {args.model} on {args.dataset} "
         f"({len(dataset.arrays.x_train)} train / {len(dataset.arrays.x_val)} validation images, "
         f"shape {dataset.input_shape}, {dataset.num_classes} classes), "
-        f"{args.epochs} epochs, batch {args.batch_size}, backend {keras.backend.backend()}",
+        f"{args.epochs} epochs, batch {args.batch_size}, backend {backend}",
     )
-    compile_default(model, args.learning_rate, args.decay_steps, args.decay_rate)
-    history = model.fit(
-        dataset.train,
-        validation_data=dataset.validation,
-        epochs=args.epochs,
-        # The tf.data pipeline reshuffles every epoch (by seed and epoch, so a resumed run
-        # sees the same batches as an uninterrupted one).
-        shuffle=False,
-        callbacks=callbacks,
-        verbose=args.verbose,
-    )
+    if setup.strategy is not None:
+        print_msg(
+            f"strategy {setup.engine}: {setup.replicas} replicas in {setup.processes} process(es); "
+            f"this is process {setup.index}{' (the chief, which writes --output)' if setup.is_chief else ''}"
+        )
+    if setup.use_trainer:
+        print_msg(
+            f"training with keras_ext's Trainer: Keras's model.fit fails under {setup.engine} "
+            f"({_strategy.FIT_ISSUE})"
+        )
+    try:
+        history, results = train_and_evaluate(args, setup, model, dataset, callbacks)
+    except _strategy.engine_errors(backend) as e:
+        if setup.processes == 1:
+            raise
+        raise JobFailure(_strategy.lost_peer_message(e, setup, args.checkpoint_dir)) from e
     if manager is not None and manager.restored_from:
         print_msg(
             f"resumed from {manager.restored_from} (trained epochs "
             f"{', '.join(str(e + 1) for e in history.epoch) or 'none: already done'})"
         )
-    results = model.evaluate(dataset.validation, verbose=0, return_dict=True)
+    if not setup.is_chief:
+        print_msg(f"process {setup.index} done; process 0 writes {args.output}")
+        return 0
+    write_outputs(args, setup, model, history, results, manager, backend)
+    print_msg(f"validation accuracy: {results['accuracy']:.4f}")
+    return 0
+
+
+def train_and_evaluate(args, setup, model, dataset, callbacks):
+    """Train with `fit` (or the Trainer where `fit` fails); return (History, validation results)."""
+    verbose = args.verbose if setup.is_chief else 0
+    # The tf.data pipeline reshuffles every epoch (by seed and epoch, so a resumed run
+    # sees the same batches as an uninterrupted one): fit must not shuffle on top.
+    fit_args = dict(
+        validation_data=dataset.validation,
+        epochs=args.epochs,
+        shuffle=False,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    with setup.scope():
+        compile_args = compile_arguments(args.learning_rate, args.decay_steps, args.decay_rate)
+        if setup.use_trainer:
+            from keras_ext.training import Trainer
+
+            trainer = Trainer(model, **compile_args)
+        else:
+            model.compile(**compile_args)
+    if setup.use_trainer:
+        history = trainer.fit(dataset.train, **fit_args)
+        results = trainer.evaluate(dataset.validation, verbose=0, return_dict=True)
+    else:
+        history = model.fit(dataset.train, **fit_args)
+        results = model.evaluate(dataset.validation, verbose=0, return_dict=True)
+    return history, results
+
+
+def write_outputs(args, setup, model, history, results, manager, backend):
+    """model.keras, metrics.json and history.png in --output (the chief only)."""
+    from keras_ext._io import save_model_atomically
+    from keras_ext._io import write_json_atomically
+
     model_path = os.path.join(args.output, "model.keras")
     save_model_atomically(model, model_path)
     summary = {
         "model": args.model,
         "dataset": args.dataset,
         "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "distribution": setup.summary(backend),
         "validation": {k: float(v) for k, v in results.items()},
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
         "history_epochs": [int(e) for e in history.epoch],
@@ -218,5 +288,3 @@ def run(args):
         print_msg(f"saved {plot_history(history.history, picture, epochs=history.epoch)}")
     except ImportError as e:  # the model and metrics.json are saved; a missing picture must not fail the run
         print_msg(f"history.png not drawn: {e}")
-    print_msg(f"validation accuracy: {results['accuracy']:.4f}")
-    return 0

@@ -1,31 +1,33 @@
-"""Pick a `tf.distribute` strategy by name, or from the environment (TF_CONFIG, GPUs)."""
+"""Pick a distribution strategy by name, or from the environment, on TensorFlow or JAX.
 
-import json
-import os
+TensorFlow: a `tf.distribute` strategy (MirroredStrategy, MultiWorkerMirroredStrategy
+from TF_CONFIG). JAX: Keras's own `keras.distribution.DataParallel` (see
+`jax_distribution.py`). Both have a `scope()`; `replicas(strategy)` counts replicas
+on either.
+"""
+
+from keras_ext.distribute.cluster_env import tf_config_cluster
 
 STRATEGY_NAMES = ("auto", "default", "mirrored", "multiworker")
 
 
 def cluster_workers(tf_config=None):
-    """Number of workers in TF_CONFIG's cluster (0 when TF_CONFIG is unset)."""
-    raw = os.environ.get("TF_CONFIG") if tf_config is None else tf_config
-    if not raw:
-        return 0
-    try:
-        config = json.loads(raw)
-        workers = config["cluster"]["worker"]
-        config["task"]["index"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(
-            "TF_CONFIG must be JSON like "
-            '{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": 0}}, '
-            f"got TF_CONFIG={raw!r} ({error!r})."
-        ) from None
-    return len(workers) + len(config["cluster"].get("chief", []))
+    """Number of processes (chief and workers) in TF_CONFIG's cluster; 0 when TF_CONFIG is unset.
+
+    Raises:
+        ValueError: for a malformed TF_CONFIG, saying what it should look like.
+    """
+    cluster = tf_config_cluster(tf_config)
+    return 0 if cluster is None else cluster.processes
 
 
 def get_strategy(name="auto", devices=None):
-    """Return a TensorFlow distribution strategy.
+    """Return the distribution strategy `name` stands for on the current Keras backend.
+
+    On TensorFlow a `tf.distribute.Strategy`; on JAX a
+    `keras.distribution.DataParallel` (`jax_distribution.get_distribution`:
+    `"multiworker"` there joins the job the `KERAS_DISTRIBUTION_*` variables
+    describe). Either way, create the model inside `strategy.scope()`.
 
     Args:
         name: `"default"` (no distribution), `"mirrored"` (all local GPUs, or
@@ -33,7 +35,12 @@ def get_strategy(name="auto", devices=None):
             TF_CONFIG), or `"auto"`: multiworker when TF_CONFIG names more
             than one worker, mirrored when more than one GPU (or `devices`)
             is there, else default.
-        devices: device names for `"mirrored"`, e.g. `["/cpu:0", "/cpu:1"]`.
+        devices: device names for `"mirrored"`, e.g. `["/cpu:0", "/cpu:1"]`
+            (JAX: `["cpu:0", "cpu:1"]`).
+
+    Raises:
+        ValueError: for an unknown name, or `"multiworker"` without a (valid)
+            cluster description; the message says what to set.
 
     Create the model, optimizer and `Trainer` (or `model.compile`) inside
     `strategy.scope()`; `batch_size` is then the global batch.
@@ -44,10 +51,16 @@ def get_strategy(name="auto", devices=None):
     >>> get_strategy("default").num_replicas_in_sync
     1
     """
-    import tensorflow as tf
+    import keras
 
     if name not in STRATEGY_NAMES:
         raise ValueError(f"`name` must be one of {list(STRATEGY_NAMES)}, got name={name!r}.")
+    if keras.backend.backend() == "jax":
+        from keras_ext.distribute.jax_distribution import get_distribution
+
+        return get_distribution(name, devices)
+    import tensorflow as tf
+
     if name == "auto":
         if cluster_workers() > 1:
             name = "multiworker"
@@ -65,3 +78,12 @@ def get_strategy(name="auto", devices=None):
             "it is not set. See docs/distribute.md."
         )
     return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def replicas(strategy):
+    """Number of replicas a strategy from `get_strategy` trains in sync, on either backend."""
+    if hasattr(strategy, "num_replicas_in_sync"):
+        return int(strategy.num_replicas_in_sync)
+    from keras_ext.distribute.jax_distribution import replicas as jax_replicas
+
+    return jax_replicas(strategy)

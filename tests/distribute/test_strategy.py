@@ -1,7 +1,5 @@
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 
@@ -10,10 +8,10 @@ import pytest
 
 from keras_ext.distribute import cluster_workers
 from keras_ext.distribute import get_strategy
+from tests.distribute import cluster_processes as cluster
 
 pytestmark = pytest.mark.tensorflow_only
 SCRIPT = os.path.join(os.path.dirname(__file__), "multiworker_script.py")
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
 def test_default_and_bad_names(monkeypatch):
@@ -29,58 +27,24 @@ def test_default_and_bad_names(monkeypatch):
 def test_tf_config_is_parsed_and_checked():
     config = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 0}}
     assert cluster_workers(json.dumps(config)) == 2
-    with pytest.raises(ValueError, match="TF_CONFIG must be JSON"):
+    with pytest.raises(ValueError, match="TF_CONFIG needs a 'cluster' and a 'task'"):
         cluster_workers('{"cluster": {}}')
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _run_workers(tmp_path, count=2, timeout=240):
-    ports = _free_ports(count)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs = []
-    env_base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}
-    try:
-        for index in range(count):
-            env = {
-                **env_base,
-                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
-            }
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, SCRIPT, str(tmp_path / f"worker-{index}.npz")],
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        for proc in procs:
-            out, _ = proc.communicate(timeout=timeout)
-            assert proc.returncode == 0, out.decode()[-3000:]
-    finally:
-        for proc in procs:  # never leave a worker behind, also when the test fails
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    commands = [[sys.executable, SCRIPT, str(tmp_path / f"worker-{i}.npz")] for i in range(count)]
+    envs = [{**cluster.base_env(), **env} for env in cluster.tf_config_envs(count)]
+    with cluster.started(commands, envs) as procs:
+        for status, output in cluster.finish(procs, timeout):
+            assert status == 0, output[-3000:]
     return [np.load(tmp_path / f"worker-{i}.npz") for i in range(count)]
 
 
 def test_trainer_under_multiworker_mirrored_matches_single_process(tmp_path):
     """Two worker processes on 127.0.0.1, one replica each, global batch 16."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}
-    env.pop("TF_CONFIG", None)
     subprocess.run(
         [sys.executable, SCRIPT, str(tmp_path / "single.npz")],
-        env=env,
+        env=cluster.base_env(),
         check=True,
         timeout=240,
         capture_output=True,
