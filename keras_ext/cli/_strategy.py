@@ -7,6 +7,7 @@ description (TF_CONFIG, KERAS_DISTRIBUTION_*) is checked before either engine
 starts, so a bad one is a usage error, not a hang.
 """
 
+import contextlib
 import re
 from typing import NamedTuple
 
@@ -36,9 +37,30 @@ class TrainStrategy(NamedTuple):
         return "MultiWorkerMirroredStrategy" if self.use_trainer else type(self.strategy).__name__
 
     def scope(self):
-        import contextlib
-
         return contextlib.nullcontext() if self.strategy is None else self.strategy.scope()
+
+    @property
+    def whole_batches_only(self):
+        """JAX shards every batch evenly over the devices: a smaller last batch cannot be split."""
+        return self.strategy is not None and not hasattr(self.strategy, "num_replicas_in_sync")
+
+    def local_only(self):
+        """A context in which new variables are this process's own, for work only the chief does.
+
+        Saving a `.keras` creates a throw-away optimizer; under a JAX distribution
+        across processes creating its variables is a collective (a cross-process
+        check of the values), which the other processes would never join.
+        """
+        if not self.whole_batches_only or self.processes == 1:
+            return contextlib.nullcontext()
+        return _without_distribution()
+
+    def check_batch_size(self, batch_size):
+        if self.whole_batches_only and batch_size % self.replicas:
+            raise UsageError(
+                f"--batch-size {batch_size}: with {self.replicas} replicas on JAX the global batch must "
+                f"be a multiple of {self.replicas}"
+            )
 
     def summary(self, backend):
         return {
@@ -48,6 +70,18 @@ class TrainStrategy(NamedTuple):
             "replicas": self.replicas,
             "processes": self.processes,
         }
+
+
+@contextlib.contextmanager
+def _without_distribution():
+    import keras
+
+    distribution = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(distribution)
 
 
 def check_cluster(name, backend):

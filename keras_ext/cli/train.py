@@ -186,8 +186,11 @@ def run(args):
         callbacks, manager = make_callbacks(args)
     # Before TensorFlow runs any op: MultiWorkerMirroredStrategy must come first.
     setup = _strategy.set_up(args.strategy, backend)
+    setup.check_batch_size(args.batch_size)
     keras.utils.set_random_seed(args.seed)
-    dataset = data.load(args.dataset, batch_size=args.batch_size, seed=args.seed)
+    dataset = data.load(
+        args.dataset, batch_size=args.batch_size, seed=args.seed, drop_remainder=setup.whole_batches_only
+    )
     with setup.scope():
         try:
             model = build_model(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)
@@ -205,6 +208,12 @@ def run(args):
         print_msg(
             f"strategy {setup.engine}: {setup.replicas} replicas in {setup.processes} process(es); "
             f"this is process {setup.index}{' (the chief, which writes --output)' if setup.is_chief else ''}"
+        )
+    if setup.whole_batches_only:
+        left_out = [len(a) % args.batch_size for a in (dataset.arrays.x_train, dataset.arrays.x_val)]
+        print_msg(
+            f"every batch is split over {setup.replicas} devices, so each epoch leaves out its last "
+            f"partial batch ({left_out[0]} training and {left_out[1]} validation images)"
         )
     if setup.use_trainer:
         print_msg(
@@ -225,7 +234,8 @@ def run(args):
     if not setup.is_chief:
         print_msg(f"process {setup.index} done; process 0 writes {args.output}")
         return 0
-    write_outputs(args, setup, model, history, results, manager, backend)
+    with setup.local_only():
+        write_outputs(args, setup, model, history, results, manager, backend)
     print_msg(f"validation accuracy: {results['accuracy']:.4f}")
     return 0
 

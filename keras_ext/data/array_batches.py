@@ -43,7 +43,7 @@ class ArrayBatches(keras.utils.PyDataset):
     >>> pipeline.reset_epoch()
     """
 
-    def __init__(self, x, y, batch_size, shuffle=False, seed=0, **kwargs):
+    def __init__(self, x, y, batch_size, shuffle=False, seed=0, drop_remainder=False, **kwargs):
         super().__init__(**kwargs)
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.x = np.asarray(x)
@@ -51,6 +51,11 @@ class ArrayBatches(keras.utils.PyDataset):
         if len(self.y) != len(self.x):
             raise ValueError(f"x has {len(self.x)} samples but y has {len(self.y)}; they must match.")
         self.shuffle = bool(shuffle)
+        self.drop_remainder = bool(drop_remainder)
+        if len(self) == 0 and len(self.x):
+            raise ValueError(
+                f"drop_remainder=True with {len(self.x)} samples and batch_size={batch_size} leaves no batch."
+            )
         self.seed = epoch_clock.check_seed(seed)
         self._lock = threading.Lock()
         self._order_key = None
@@ -61,6 +66,8 @@ class ArrayBatches(keras.utils.PyDataset):
         self._warned = False
 
     def __len__(self):
+        if self.drop_remainder:
+            return len(self.x) // self.batch_size
         return math.ceil(len(self.x) / self.batch_size)
 
     def __getitem__(self, index):

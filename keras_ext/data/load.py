@@ -44,7 +44,9 @@ def load_arrays(name_or_path="digits", validation_split=0.2, seed=0):
     )
 
 
-def load(name_or_path="digits", batch_size=32, validation_split=0.2, seed=0, kind="auto"):
+def load(
+    name_or_path="digits", batch_size=32, validation_split=0.2, seed=0, kind="auto", drop_remainder=False
+):
     """Load a dataset as batched pipelines, the training one shuffled by (seed, epoch).
 
     Args:
@@ -55,6 +57,8 @@ def load(name_or_path="digits", batch_size=32, validation_split=0.2, seed=0, kin
         kind: `"auto"` (tf.data where TensorFlow is installed, else a
             `keras.utils.PyDataset`), `"tf.data"` or `"pydataset"`; see
             `make_pipeline`. Both kinds give the same batches in the same order.
+        drop_remainder: leave out each epoch's last, smaller batch (both
+            pipelines), as a JAX job across processes needs.
 
     Returns:
         A `LoadedDataset` with `train` and `validation` pipelines of
@@ -72,8 +76,12 @@ def load(name_or_path="digits", batch_size=32, validation_split=0.2, seed=0, kin
     seed = check_seed(seed)  # before the split, so a bad seed is named as keras_ext's argument
     arrays = load_arrays(name_or_path, validation_split=validation_split, seed=seed)
     return LoadedDataset(
-        train=make_pipeline(arrays.x_train, arrays.y_train, batch_size, shuffle=True, seed=seed, kind=kind),
-        validation=make_pipeline(arrays.x_val, arrays.y_val, batch_size, shuffle=False, kind=kind),
+        train=make_pipeline(
+            arrays.x_train, arrays.y_train, batch_size, True, seed, kind, drop_remainder=drop_remainder
+        ),
+        validation=make_pipeline(
+            arrays.x_val, arrays.y_val, batch_size, False, seed, kind, drop_remainder=drop_remainder
+        ),
         input_shape=arrays.input_shape,
         num_classes=arrays.num_classes,
         arrays=arrays,

@@ -74,7 +74,7 @@ def _epoch_tf_variable():
         return _epoch_variable
 
 
-def make_pipeline(x, y, batch_size, shuffle=False, seed=0, kind="auto"):
+def make_pipeline(x, y, batch_size, shuffle=False, seed=0, kind="auto", drop_remainder=False):
     """Batch `(x, y)` into a pipeline `fit` and the keras_ext Trainer accept on any backend.
 
     With `shuffle=True` the samples of every epoch are permuted by
@@ -95,6 +95,12 @@ def make_pipeline(x, y, batch_size, shuffle=False, seed=0, kind="auto"):
             `shuffle=False` to `fit`) or `"auto"`: tf.data where
             TensorFlow is installed, else the PyDataset. Both give the
             same batches in the same order.
+        drop_remainder: leave out the last batch of each epoch when it is
+            smaller than `batch_size` (Keras's JAX distribution across
+            processes needs every batch whole). The batch size stays
+            readable from a tf.data pipeline's graph (the batch is its
+            last transformation but prefetch), as distribution engines
+            require.
     """
     if kind not in KINDS:
         raise ValueError(f"`kind` must be one of {list(KINDS)}, got kind={kind!r}.")
@@ -103,16 +109,21 @@ def make_pipeline(x, y, batch_size, shuffle=False, seed=0, kind="auto"):
     if len(y) != len(x):
         raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match.")
     if kind == "pydataset" or (kind == "auto" and not tensorflow_available()):
-        return ArrayBatches(x, y, batch_size, shuffle=shuffle, seed=seed)
-    return _tf_data_pipeline(x, y, batch_size, shuffle, seed)
+        return ArrayBatches(x, y, batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder)
+    return _tf_data_pipeline(x, y, batch_size, shuffle, seed, drop_remainder)
 
 
-def _tf_data_pipeline(x, y, batch_size, shuffle, seed):
+def _tf_data_pipeline(x, y, batch_size, shuffle, seed, drop_remainder):
     import tensorflow as tf
 
+    batches = len(x) // batch_size if drop_remainder else math.ceil(len(x) / batch_size)
+    if batches == 0:
+        raise ValueError(
+            f"drop_remainder=True with {len(x)} samples and batch_size={batch_size} leaves no batch."
+        )
     if not shuffle:
         ds = tf.data.Dataset.from_tensor_slices((x, y))
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
     num_samples = len(x)
     images = tf.convert_to_tensor(x)
@@ -135,11 +146,16 @@ def _tf_data_pipeline(x, y, batch_size, shuffle, seed):
         indices.set_shape([num_samples])
         return tf.data.Dataset.from_tensor_slices(indices)
 
+    # The samples are gathered one by one and then batched, not the other way round: a
+    # map after the batch would hide the batch size from tf.distribute and keras.distribution.
     ds = (
         tf.data.Dataset.zip((epoch, fresh))
         .flat_map(permuted_indices)
-        .batch(batch_size)
-        .map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
-        .apply(tf.data.experimental.assert_cardinality(math.ceil(num_samples / batch_size)))
+        .map(
+            lambda index: (tf.gather(images, index), tf.gather(labels, index)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        .batch(batch_size, drop_remainder=drop_remainder)
+        .apply(tf.data.experimental.assert_cardinality(batches))
     )
     return ds.prefetch(tf.data.AUTOTUNE)
