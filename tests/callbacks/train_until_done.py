@@ -19,7 +19,8 @@ Each finished epoch appends `{"run": ..., "epoch": e, "logs": {...}}` to
 `--reference` trains the same job without a CheckpointManager (the
 independent reference run). `--announce` prints `epoch E begins` at each
 epoch start, so a test can send a signal during a chosen epoch. `--trainer` uses keras_ext.training.Trainer
-instead of `model.fit`.
+instead of `model.fit`. `--mirrored` splits the CPU into two logical devices and trains
+under a MirroredStrategy over them (model, optimizer and Trainer created in its scope).
 """
 
 import argparse
@@ -70,6 +71,7 @@ def main(argv=None):
     parser.add_argument("--async-write", action="store_true")
     parser.add_argument("--reference", action="store_true")
     parser.add_argument("--trainer", action="store_true")
+    parser.add_argument("--mirrored", action="store_true")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--save-freq", type=int, default=4)
     parser.add_argument(
@@ -84,6 +86,11 @@ def main(argv=None):
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()
+    strategy = tf.distribute.get_strategy()
+    if args.mirrored:
+        from keras_ext.distribute import split_cpu
+
+        strategy = tf.distribute.MirroredStrategy(split_cpu(2))
 
     from keras_ext._resume_state import is_fast_forwarded
     from keras_ext.callbacks import CheckpointManager
@@ -121,7 +128,8 @@ def main(argv=None):
                 _kill_now()
 
     train, validation = setup.digits_pipelines(seed=0)
-    model = setup.make_model(seed=0)
+    with strategy.scope():
+        model = setup.make_model(seed=0)
     callbacks = []
     if args.reference:
         callbacks.append(setup.SetDataEpoch())
@@ -138,12 +146,13 @@ def main(argv=None):
         from keras_ext.metrics import CategoricalTruePositives
         from keras_ext.training import Trainer
 
-        trainer = Trainer(
-            model,
-            optimizer=model.optimizer,
-            loss=model.loss,
-            metrics=["accuracy", CategoricalTruePositives()],
-        )
+        with strategy.scope():
+            trainer = Trainer(
+                model,
+                optimizer=model.optimizer,
+                loss=model.loss,
+                metrics=["accuracy", CategoricalTruePositives()],
+            )
         history = trainer.fit(
             train, validation_data=validation, epochs=args.epochs, callbacks=callbacks, verbose=0
         )

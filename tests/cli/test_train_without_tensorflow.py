@@ -30,8 +30,8 @@ CLI_WITHOUT_TENSORFLOW = (
 )
 
 
-def _train(output, *args):
-    proc = subprocess.run(
+def _run(output, *args, env=None):
+    return subprocess.run(
         [
             sys.executable,
             "-c",
@@ -46,8 +46,12 @@ def _train(output, *args):
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
     )
+
+
+def _train(output, *args, env=None):
+    proc = _run(output, *args, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "backend jax" in proc.stdout
     with open(output / "metrics.json") as f:
@@ -72,3 +76,31 @@ def test_train_two_epochs_then_a_rerun_with_three_resumes_and_matches_one_run(tm
         assert resumed["history"][key] == pytest.approx(values[2:], rel=1e-5, abs=1e-6), key
     for key, value in reference["validation"].items():
         assert resumed["validation"][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+def test_two_devices_train_without_tensorflow_on_whole_batches(tmp_path):
+    out, metrics = _train(
+        tmp_path / "mirrored",
+        "--strategy",
+        "mirrored",
+        "--epochs",
+        "1",
+        env={"XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
+    )
+    assert metrics["distribution"]["replicas"] == 2
+    assert "leaves out its last partial batch (29 training and 8 validation images)" in out
+
+
+def test_multiworker_without_tensorflow_says_to_install_it(tmp_path):
+    variables = {
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES": "127.0.0.1:1111,127.0.0.1:2222",
+        "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+        "KERAS_DISTRIBUTION_PROCESS_ID": "0",
+    }
+    proc = _run(tmp_path / "out", "--strategy", "multiworker", env=variables)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "keras-ext train: error: --strategy multiworker on JAX shards its data with tf.data"
+    )
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()

@@ -1,0 +1,99 @@
+"""`keras-ext train` on JAX under Keras's `keras.distribution.DataParallel`.
+
+One process with two CPU devices (`--strategy mirrored`) and two processes of
+one device each on 127.0.0.1 (`--strategy multiworker`, KERAS_DISTRIBUTION_*)
+split the same global batches over two replicas, so they must end with the
+same weights. Every worker is started through `cluster_processes.started`,
+which kills whatever is left when the test ends.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from keras_ext.data.pipeline import tensorflow_available
+from tests.distribute import cluster_processes as cluster
+from tests.distribute.test_train_multiworker import _model_weights
+from tests.distribute.test_train_multiworker import small_npz  # noqa: F401 - a fixture
+
+pytest.importorskip("jax")
+TWO_CPU_DEVICES = "--xla_force_host_platform_device_count=2"
+
+
+def _command(npz, output, strategy, *extra):
+    return [
+        *cluster.CLI,
+        "train",
+        "--strategy",
+        strategy,
+        "--dataset",
+        npz,
+        "--epochs",
+        "2",
+        "--output",
+        str(output),
+        "--verbose",
+        "0",
+        *extra,
+    ]
+
+
+def _jax_env(**extra):
+    return cluster.base_env(KERAS_BACKEND="jax", **extra)
+
+
+def _distribution(output):
+    with open(output / "metrics.json") as f:
+        return json.load(f)["distribution"]
+
+
+@pytest.mark.skipif(not tensorflow_available(), reason="multi-process JAX shards its data with tf.data")
+def test_two_devices_and_two_processes_train_alike_and_only_process_0_writes(tmp_path, small_npz):  # noqa: F811
+    mirrored = tmp_path / "mirrored"
+    with cluster.started(
+        [_command(small_npz, mirrored, "mirrored")], [_jax_env(XLA_FLAGS=TWO_CPU_DEVICES)]
+    ) as procs:
+        [(status, output)] = cluster.finish(procs, timeout=300)
+    assert status == 0, output[-3000:]
+    assert _distribution(mirrored) == {
+        "backend": "jax",
+        "requested": "mirrored",
+        "strategy": "DataParallel",
+        "replicas": 2,
+        "processes": 1,
+    }
+
+    outputs = [tmp_path / "out-0", tmp_path / "out-1"]
+    commands = [_command(small_npz, out, "multiworker") for out in outputs]
+    envs = [{**_jax_env(), **env} for env in cluster.keras_distribution_envs(2)]
+    with cluster.started(commands, envs) as procs:
+        results = cluster.finish(procs, timeout=300)
+    for status, output in results:
+        assert status == 0, output[-3000:]
+    assert sorted(os.listdir(outputs[0])) == ["history.png", "metrics.json", "model.keras"]
+    assert not outputs[1].exists(), "process 1 wrote to its --output"
+    assert _distribution(outputs[0]) == {
+        "backend": "jax",
+        "requested": "multiworker",
+        "strategy": "DataParallel",
+        "replicas": 2,
+        "processes": 2,
+    }
+    for got, want in zip(
+        _model_weights(outputs[0] / "model.keras"), _model_weights(mirrored / "model.keras"), strict=True
+    ):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_a_batch_the_devices_cannot_split_evenly_is_a_usage_error(tmp_path, small_npz):  # noqa: F811
+    command = _command(small_npz, tmp_path / "out", "mirrored", "--batch-size", "33")
+    with cluster.started([command], [_jax_env(XLA_FLAGS=TWO_CPU_DEVICES)]) as procs:
+        [(status, output)] = cluster.finish(procs, timeout=120)
+    assert status == 2, output[-3000:]
+    assert (
+        "keras-ext train: error: --batch-size 33: with 2 replicas on JAX the global batch must be a multiple of 2"
+        in output
+    )
+    assert "Traceback" not in output and not (tmp_path / "out").exists()
