@@ -6,6 +6,7 @@ import os
 from keras_ext._keras_internals import print_msg
 from keras_ext.cli import _inputs
 from keras_ext.cli import _strategy
+from keras_ext.cli._epoch_timer import EpochTimer
 from keras_ext.cli.arg_types import non_negative_int
 from keras_ext.cli.arg_types import positive_float
 from keras_ext.cli.arg_types import positive_int
@@ -146,11 +147,11 @@ def compile_default(model, learning_rate, decay_steps, decay_rate):
 
 
 def make_callbacks(args):
-    """LearningRateLogger always; a CheckpointManager when --checkpoint-dir is given."""
+    """LearningRateLogger and an EpochTimer always; a CheckpointManager when --checkpoint-dir is given."""
     from keras_ext.callbacks import CheckpointManager
     from keras_ext.callbacks import LearningRateLogger
 
-    callbacks = [LearningRateLogger()]
+    callbacks = [LearningRateLogger(), EpochTimer()]
     if args.checkpoint_dir is None:
         if args.save_freq is not None or args.max_to_keep is not None:
             raise UsageError("--save-freq and --max-to-keep need --checkpoint-dir")
@@ -234,8 +235,16 @@ def run(args):
     if not setup.is_chief:
         print_msg(f"process {setup.index} done; process 0 writes {args.output}")
         return 0
+    timer = next(c for c in callbacks if isinstance(c, EpochTimer))
+    train_images = len(dataset.arrays.x_train)
+    timing = {
+        "epoch_seconds": [round(t, 4) for t in timer.seconds],
+        "train_images_per_epoch": train_images - train_images % args.batch_size
+        if setup.whole_batches_only
+        else train_images,
+    }
     with setup.local_only():
-        write_outputs(args, setup, model, history, results, manager, backend)
+        write_outputs(args, setup, model, history, results, manager, timing, backend)
     print_msg(f"validation accuracy: {results['accuracy']:.4f}")
     return 0
 
@@ -269,7 +278,7 @@ def train_and_evaluate(args, setup, model, dataset, callbacks):
     return history, results
 
 
-def write_outputs(args, setup, model, history, results, manager, backend):
+def write_outputs(args, setup, model, history, results, manager, timing, backend):
     """model.keras, metrics.json and history.png in --output (the chief only)."""
     from keras_ext._io import save_model_atomically
     from keras_ext._io import write_json_atomically
@@ -285,6 +294,7 @@ def write_outputs(args, setup, model, history, results, manager, backend):
         "validation": {k: float(v) for k, v in results.items()},
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
         "history_epochs": [int(e) for e in history.epoch],
+        **timing,
         "model_path": model_path,
         "checkpoint_dir": args.checkpoint_dir,
         "resumed_from": None if manager is None else manager.restored_from,

@@ -5,47 +5,16 @@ Every test that starts workers goes through `started`: however the test ends
 """
 
 import contextlib
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 
+from keras_ext.distribute.local_cluster import keras_distribution_envs  # noqa: F401 - re-exported
+from keras_ext.distribute.local_cluster import tf_config_envs  # noqa: F401 - re-exported
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLI = [sys.executable, "-m", "keras_ext.cli.main"]
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def tf_config_envs(count):
-    """One environment per TensorFlow worker: TF_CONFIG naming all, with the worker's own index."""
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(count)]}
-    return [
-        {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}
-        for i in range(count)
-    ]
-
-
-def keras_distribution_envs(count):
-    """One environment per JAX process: Keras's KERAS_DISTRIBUTION_* variables."""
-    addresses = ",".join(f"127.0.0.1:{p}" for p in free_ports(count))
-    return [
-        {
-            "KERAS_DISTRIBUTION_JOB_ADDRESSES": addresses,
-            "KERAS_DISTRIBUTION_NUM_PROCESSES": str(count),
-            "KERAS_DISTRIBUTION_PROCESS_ID": str(i),
-        }
-        for i in range(count)
-    ]
 
 
 def base_env(**extra):
