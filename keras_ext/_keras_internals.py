@@ -224,3 +224,13 @@ def publish_jax_state(model, trainable, non_trainable, optimizer_variables, metr
 def mark_jax_state_synced(model):
     """Tell Keras's JAX trainer the variables already hold the latest state."""
     model._jax_state_synced = True
+
+
+def jax_distribute_batch(batch):
+    """Place a batch as Keras's JAX `fit` does under a `keras.distribution` (split over the devices
+    along the batch axis); `keras.src.backend.jax.trainer._distribute_data` is private."""
+    try:
+        from keras.src.backend.jax.trainer import _distribute_data
+    except ImportError:
+        raise _changed("keras.src.backend.jax.trainer._distribute_data", "cannot be imported") from None
+    return _distribute_data(batch)

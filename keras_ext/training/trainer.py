@@ -27,7 +27,8 @@ class Trainer:
     the metrics reduced across replicas. On JAX the step is a jit-compiled
     stateless function (`stateless_call`, `jax.value_and_grad`, donated
     state), so the Trainer runs where only JAX is installed; `"eager"`
-    there skips `jax.jit`.
+    there skips `jax.jit`. Under a `keras.distribution.DataParallel` (one
+    process) each batch is split over the devices as `fit` splits it.
 
     Any Keras callback works as in `fit` (History, progress bar,
     EarlyStopping, ModelCheckpoint, TensorBoard, CSVLogger, TerminateOnNaN,
@@ -458,7 +459,7 @@ class Trainer:
     def _train_batch(self, x, y, sample_weight, need_logs=True):
         self._prepare_steps(x, y, sample_weight)
         if self.backend == "jax":
-            x, y, sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
+            x, y, sample_weight = _jax_batch(x, y, sample_weight)
             logs, self._state = self._steps[0](self._state, x, y, sample_weight)
             from keras_ext.training.jax_steps import publish_state
 
@@ -485,7 +486,7 @@ class Trainer:
 
         if state is None:
             state = model_state(self.model, with_optimizer=False)
-        logs, state = self._steps[1](state, _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight))
+        logs, state = self._steps[1](state, *_jax_batch(x, y, sample_weight))
         # Callbacks that read the model mid-evaluation get these arrays (the
         # ones they held before were donated to the step).
         from keras_ext.training.jax_steps import publish_state
@@ -565,6 +566,15 @@ def _pythonify(logs):
         # As Keras does: one number becomes a float, anything longer stays an array.
         result[key] = float(value.reshape(())) if np.size(value) == 1 else value
     return result
+
+
+def _jax_batch(x, y, sample_weight):
+    """A batch for the JAX steps: NumPy arrays, split over the devices under a `keras.distribution`
+    (`DataParallel`), as Keras's JAX `fit` places them."""
+    batch = (_to_numpy(x), _to_numpy(y), _to_numpy(sample_weight))
+    if keras.distribution.distribution() is None:
+        return batch
+    return _keras_internals.jax_distribute_batch(batch)
 
 
 def _to_numpy(value):
