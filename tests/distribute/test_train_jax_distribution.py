@@ -3,7 +3,8 @@
 One process with two CPU devices (`--strategy mirrored`) and two processes of
 one device each on 127.0.0.1 (`--strategy multiworker`, KERAS_DISTRIBUTION_*)
 split the same global batches over two replicas, so they must end with the
-same weights. Every worker is started through `cluster_processes.started`,
+same weights, also when the two processes stop after epoch 1 and a rerun
+resumes from the chief's checkpoint. Every worker is started through `cluster_processes.started`,
 which kills whatever is left when the test ends.
 """
 
@@ -50,11 +51,13 @@ def _distribution(output):
 
 
 @pytest.mark.skipif(not tensorflow_available(), reason="multi-process JAX shards its data with tf.data")
-def test_two_devices_and_two_processes_train_alike_and_only_process_0_writes(tmp_path, small_npz):  # noqa: F811
+def test_two_processes_train_and_resume_as_two_devices_train_and_only_process_0_writes(
+    tmp_path,
+    small_npz,  # noqa: F811
+):
     mirrored = tmp_path / "mirrored"
-    with cluster.started(
-        [_command(small_npz, mirrored, "mirrored")], [_jax_env(XLA_FLAGS=TWO_CPU_DEVICES)]
-    ) as procs:
+    command = _command(small_npz, mirrored, "mirrored", "--checkpoint-dir", str(tmp_path / "ckpt-mirrored"))
+    with cluster.started([command], [_jax_env(XLA_FLAGS=TWO_CPU_DEVICES)]) as procs:
         [(status, output)] = cluster.finish(procs, timeout=300)
     assert status == 0, output[-3000:]
     assert _distribution(mirrored) == {
@@ -65,13 +68,21 @@ def test_two_devices_and_two_processes_train_alike_and_only_process_0_writes(tmp
         "processes": 1,
     }
 
+    # Two processes: epoch 1, then a rerun that resumes from the chief's checkpoint for epoch 2.
     outputs = [tmp_path / "out-0", tmp_path / "out-1"]
-    commands = [_command(small_npz, out, "multiworker") for out in outputs]
-    envs = [{**_jax_env(), **env} for env in cluster.keras_distribution_envs(2)]
-    with cluster.started(commands, envs) as procs:
-        results = cluster.finish(procs, timeout=300)
-    for status, output in results:
-        assert status == 0, output[-3000:]
+    for epochs in ("1", "2"):
+        commands = [
+            _command(
+                small_npz, out, "multiworker", "--epochs", epochs, "--checkpoint-dir", str(tmp_path / "ckpt")
+            )
+            for out in outputs
+        ]
+        envs = [{**_jax_env(), **env} for env in cluster.keras_distribution_envs(2)]
+        with cluster.started(commands, envs) as procs:
+            results = cluster.finish(procs, timeout=300)
+        for status, output in results:
+            assert status == 0, output[-3000:]
+    assert all("resumed from" in output for _, output in results)
     assert sorted(os.listdir(outputs[0])) == ["history.png", "metrics.json", "model.keras"]
     assert not outputs[1].exists(), "process 1 wrote to its --output"
     assert _distribution(outputs[0]) == {
