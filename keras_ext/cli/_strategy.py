@@ -104,17 +104,19 @@ def set_up(name, backend):
     cluster = check_cluster(name, backend)
     if backend == "jax":
         return _set_up_jax(name, cluster)
+    import tensorflow as tf
+
     from keras_ext.distribute import get_strategy
 
     strategy = get_strategy(name)
     role = _role_in_scope(strategy)
-    import tensorflow as tf
-
     multiworker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if not multiworker and not isinstance(strategy, tf.distribute.MirroredStrategy):
+        strategy = None  # the default strategy: train exactly as without one
     return TrainStrategy(
         name,
         strategy,
-        int(strategy.num_replicas_in_sync),
+        1 if strategy is None else int(strategy.num_replicas_in_sync),
         role.processes,
         role.index,
         role.is_chief,

@@ -205,22 +205,7 @@ def run(args):
         f"shape {dataset.input_shape}, {dataset.num_classes} classes), "
         f"{args.epochs} epochs, batch {args.batch_size}, backend {backend}",
     )
-    if setup.strategy is not None:
-        print_msg(
-            f"strategy {setup.engine}: {setup.replicas} replicas in {setup.processes} process(es); "
-            f"this is process {setup.index}{' (the chief, which writes --output)' if setup.is_chief else ''}"
-        )
-    if setup.whole_batches_only:
-        left_out = [len(a) % args.batch_size for a in (dataset.arrays.x_train, dataset.arrays.x_val)]
-        print_msg(
-            f"every batch is split over {setup.replicas} devices, so each epoch leaves out its last "
-            f"partial batch ({left_out[0]} training and {left_out[1]} validation images)"
-        )
-    if setup.use_trainer:
-        print_msg(
-            f"training with keras_ext's Trainer: Keras's model.fit fails under {setup.engine} "
-            f"({_strategy.FIT_ISSUE})"
-        )
+    _announce_strategy(setup, args.batch_size, dataset)
     try:
         history, results = train_and_evaluate(args, setup, model, dataset, callbacks)
     except _strategy.engine_errors(backend) as e:
@@ -247,6 +232,28 @@ def run(args):
         write_outputs(args, setup, model, history, results, manager, timing, backend)
     print_msg(f"validation accuracy: {results['accuracy']:.4f}")
     return 0
+
+
+def _announce_strategy(setup, batch_size, dataset):
+    """Say how training is distributed, once, where it differs from one device."""
+    if setup.strategy is None:
+        return
+    chief = " (the chief, which writes --output)" if setup.is_chief else ""
+    print_msg(
+        f"strategy {setup.engine}: {setup.replicas} replicas in {setup.processes} process(es); "
+        f"this is process {setup.index}{chief}"
+    )
+    if setup.whole_batches_only:
+        left_out = [len(a) % batch_size for a in (dataset.arrays.x_train, dataset.arrays.x_val)]
+        print_msg(
+            f"every batch is split over {setup.replicas} devices, so each epoch leaves out its last "
+            f"partial batch ({left_out[0]} training and {left_out[1]} validation images)"
+        )
+    if setup.use_trainer:
+        print_msg(
+            f"training with keras_ext's Trainer: Keras's model.fit fails under {setup.engine} "
+            f"({_strategy.FIT_ISSUE})"
+        )
 
 
 def train_and_evaluate(args, setup, model, dataset, callbacks):
