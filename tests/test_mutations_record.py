@@ -35,3 +35,12 @@ def test_docs_page_shows_the_recorded_table():
     with open(os.path.join(ROOT, "docs", "mutations.md"), encoding="utf-8") as f:
         page = f.read()
     assert _tool().markdown_table(_record()) in page
+
+
+def test_every_mutation_still_applies():
+    """Each snippet occurs exactly once where it is planted: code that moved fails here, not in a
+    ten-minute run."""
+    for mutation in _tool().MUTATIONS:
+        with open(os.path.join(ROOT, mutation.path), encoding="utf-8") as f:
+            count = f.read().count(mutation.old)
+        assert count == 1, f"{mutation.name}: its snippet occurs {count} times in {mutation.path}"

@@ -231,6 +231,30 @@ MUTATIONS = (
             "test_fit_killed_inside_the_rename_after_it_and_while_deleting_ends_exactly",
         ),
     ),
+    Mutation(
+        name="every-process-writes-checkpoints",
+        guarantee="in a job of several processes only the chief writes checkpoints",
+        path="keras_ext/callbacks/checkpoint_manager.py",
+        old="        if not self._role.is_chief:\n            return  # the chief writes",
+        new="        if False:\n            return  # the chief writes",
+        tests=("tests/callbacks/test_checkpoint_manager_processes.py",),
+    ),
+    Mutation(
+        name="restored-steps-not-compared",
+        guarantee="processes that restored different checkpoints stop instead of training apart",
+        path="keras_ext/callbacks/checkpoint_manager.py",
+        old="        if len(set(steps)) > 1:",
+        new="        if False:",
+        tests=("tests/callbacks/test_checkpoint_manager_processes.py",),
+    ),
+    Mutation(
+        name="jax-batch-not-split-over-devices",
+        guarantee="the Trainer on JAX splits each batch over the devices of a DataParallel distribution",
+        path="keras_ext/training/trainer.py",
+        old="    if keras.distribution.distribution() is None:\n        return batch",
+        new="    if True:\n        return batch",
+        tests=("tests/distribute/test_trainer_jax_distribution.py",),
+    ),
 )
 
 
