@@ -10,6 +10,8 @@ which kills whatever is left when the test ends.
 
 import json
 import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -108,3 +110,47 @@ def test_a_batch_the_devices_cannot_split_evenly_is_a_usage_error(tmp_path, smal
         in output
     )
     assert "Traceback" not in output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not tensorflow_available(), reason="multi-process JAX shards its data with tf.data")
+def test_a_lost_jax_process_stops_the_other_and_a_rerun_resumes(tmp_path, small_npz):  # noqa: F811
+    from tests.distribute.test_train_multiworker import LOST_PEER_LIMIT_S
+    from tests.distribute.test_train_multiworker import _wait_for
+
+    outputs = [tmp_path / "out-0", tmp_path / "out-1"]
+    commands = [
+        _command(
+            small_npz,
+            out,
+            "multiworker",
+            "--epochs",
+            "3",
+            "--verbose",
+            "2",
+            "--checkpoint-dir",
+            str(tmp_path / "ckpt"),
+            "--save-freq",
+            "3",
+        )
+        for out in outputs
+    ]
+    envs = [{**_jax_env(PYTHONUNBUFFERED="1"), **env} for env in cluster.keras_distribution_envs(2)]
+    with cluster.started(commands, envs) as procs:
+        _wait_for(procs[0], "Epoch 2/3", timeout=240)
+        os.killpg(procs[1].pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        status, output = cluster.finish(procs[:1], timeout=LOST_PEER_LIMIT_S + 60)[0]
+        waited = time.monotonic() - killed_at
+    assert waited < LOST_PEER_LIMIT_S, f"process 0 took {waited:.0f} s to give up"
+    assert status == 75, output[-3000:]
+    last = output.strip().splitlines()[-1]
+    assert last.startswith("keras-ext train: error: process 0 of 2 lost contact with"), last
+    assert "restart every process of the job" in last and str(tmp_path / "ckpt") in last
+
+    envs = [{**_jax_env(), **env} for env in cluster.keras_distribution_envs(2)]
+    with cluster.started(commands, envs) as procs:
+        results = cluster.finish(procs, timeout=300)
+    for status, output in results:
+        assert status == 0, output[-3000:]
+    assert "resumed from" in results[0][1]
+    assert json.loads((outputs[0] / "metrics.json").read_text())["history_epochs"][-1] == 2
