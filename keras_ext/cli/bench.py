@@ -14,9 +14,11 @@ def add_parser(subparsers):
             "Train SimpleCNN and FashionCNN on synthetic 28x28x1 data with every variant "
             "(fit and the Trainer, each without and with steps_per_execution, the Trainer's "
             "other modes, the bare GradientTape loop) in one process; report steady-state "
-            "steps/s (inside one fit call, after a warm-up epoch) and whole-call steps/s; "
-            "print a table and write results.json and chart.png to --output. --quick "
-            "finishes in about a minute on 2 CPU cores."
+            "steps/s (inside one fit call, after a warm-up epoch; median over --rounds "
+            "rounds, each fit variant back to back with its Trainer counterpart, and the "
+            "Trainer/fit ratios paired round by round) and whole-call steps/s; print a "
+            "table and write results.json and chart.png to --output. --quick finishes in "
+            "about a minute on 2 CPU cores."
         ),
     )
     p.add_argument(
@@ -46,6 +48,12 @@ def add_parser(subparsers):
         default=200,
         help="timed steps inside one fit call, after a warm-up epoch (default 200)",
     )
+    p.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=3,
+        help="steady-state rounds, each one fit call per steady variant (default 3)",
+    )
     p.add_argument("--repeats", type=positive_int, default=None)
     p.add_argument("--output", default="benchmarks/results", help="directory for results.json and chart.png")
     p.set_defaults(run=run)
@@ -62,6 +70,7 @@ def settings_from_args(args):
         repeats=args.repeats or (3 if quick else 5),
         variants=args.variants,
         steady_steps=args.steady_steps,
+        rounds=args.rounds,
     )
 
 

@@ -6,15 +6,22 @@ in one process. Two measures:
 - steady state: one `fit` call of a warm-up epoch and then at least
   `steady_steps` timed steps (in `steady_epochs` epochs), timed by a
   callback at epoch ends (epoch hooks add no per-batch synchronisation);
-  this is training speed, without the cost of starting a call.
-- whole call: short calls of `steps` steps, repeated; each includes what a
-  call costs to start (data adapter, iterator, callbacks).
+  this is training speed, without the cost of starting a call. It is
+  repeated in `rounds` rounds; each round runs every steady variant once,
+  each `fit` variant back to back with its Trainer counterpart, the order
+  changing from round to round. A variant's figure is the median over
+  rounds, and a Trainer/`fit` ratio the median of the per-round ratios of
+  the pair, so a burst of load from other processes moves one round of
+  one pair rather than a whole row.
+- whole call: short calls of `steps` steps, repeated, variants interleaved
+  call by call; each includes what a call costs to start (data adapter,
+  iterator, callbacks).
 
-Variants are interleaved, so a slow moment of the machine hits all of them
-alike; compilation is excluded. Used by `benchmarks/fit_vs_custom.py` and
+Compilation is excluded. Used by `benchmarks/fit_vs_custom.py` and
 `keras-ext bench`.
 """
 
+import collections
 import json
 import os
 import platform
@@ -35,6 +42,8 @@ NUM_CLASSES = 10
 
 # Measured at steady state too: fit and the Trainer, each without and with steps_per_execution.
 STEADY_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_spe")
+# (fit variant, Trainer variant): measured back to back in every steady round, compared round by round.
+STEADY_PAIRS = (("fit", "trainer_graph"), ("fit_spe", "trainer_spe"))
 
 
 def variant_names(backend):
@@ -156,133 +165,176 @@ def run_benchmark(
     steps_per_execution=10,
     steady_steps=200,
     steady_epochs=4,
+    rounds=3,
     log=print,
 ):
     """Measure every combination; return a result dict (see `write_outputs`)."""
     backend = keras.backend.backend()
     variants = list(variants or variant_names(backend))
-    if backend != "tensorflow" and "tf.data" in data_kinds:
-        try:
-            import tensorflow  # noqa: F401
-        except ImportError:
-            data_kinds = tuple(k for k in data_kinds if k != "tf.data")
+    data_kinds = _available_data_kinds(backend, data_kinds)
+    epoch_steps = max(1, -(-steady_steps // steady_epochs))  # at least steady_steps in all
+    plan = _Plan(
+        steps, repeats, warmup_steps, variants, steps_per_execution, epoch_steps, steady_epochs, rounds
+    )
     rng = np.random.default_rng(0)
     rows = []
-    epoch_steps = max(1, -(-steady_steps // steady_epochs))  # at least steady_steps in all
     for model_name in models:
         for batch_size in batch_sizes:
             n = batch_size * max(steps, epoch_steps)
             x = rng.random((n, *INPUT_SHAPE)).astype("float32")
             y = rng.integers(0, NUM_CLASSES, n).astype("int32")
             for data_kind in data_kinds:
-                rows.extend(
-                    _measure_group(
-                        model_name,
-                        batch_size,
-                        data_kind,
-                        x,
-                        y,
-                        steps,
-                        repeats,
-                        warmup_steps,
-                        variants,
-                        steps_per_execution,
-                        epoch_steps,
-                        steady_epochs,
-                        log,
-                    )
-                )
+                rows.extend(_measure_group(model_name, batch_size, data_kind, x, y, plan, log))
+    return {"environment": environment(), "settings": _settings(plan), "results": rows}
+
+
+_Plan = collections.namedtuple(
+    "_Plan",
+    "steps repeats warmup_steps variants steps_per_execution epoch_steps steady_epochs rounds",
+)
+
+
+def _available_data_kinds(backend, data_kinds):
+    if backend != "tensorflow" and "tf.data" in data_kinds:
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            return tuple(k for k in data_kinds if k != "tf.data")
+    return data_kinds
+
+
+def _settings(plan):
     return {
-        "environment": environment(),
-        "settings": {
-            "steps": steps,
-            "repeats": repeats,
-            "warmup_steps": warmup_steps,
-            "steady_steps": epoch_steps * steady_epochs,
-            "steady_epochs": steady_epochs,
-            "steady_variants": [v for v in STEADY_VARIANTS if v in variants],
-            "steps_per_execution": steps_per_execution,
-            "optimizer": "RMSprop(1e-3)",
-            "metrics": ["accuracy"],
-            "input_shape": list(INPUT_SHAPE),
-            "num_classes": NUM_CLASSES,
-        },
-        "results": rows,
+        "steps": plan.steps,
+        "repeats": plan.repeats,
+        "warmup_steps": plan.warmup_steps,
+        "steady_steps": plan.epoch_steps * plan.steady_epochs,
+        "steady_epochs": plan.steady_epochs,
+        "steady_rounds": plan.rounds,
+        "steady_variants": [v for v in STEADY_VARIANTS if v in plan.variants],
+        "steady_pairs": [list(p) for p in STEADY_PAIRS if set(p) <= set(plan.variants)],
+        "steps_per_execution": plan.steps_per_execution,
+        "optimizer": "RMSprop(1e-3)",
+        "metrics": ["accuracy"],
+        "input_shape": list(INPUT_SHAPE),
+        "num_classes": NUM_CLASSES,
     }
 
 
-def _measure_group(
-    model_name,
-    batch_size,
-    data_kind,
-    x,
-    y,
-    steps,
-    repeats,
-    warmup_steps,
-    variants,
-    steps_per_execution,
-    epoch_steps,
-    steady_epochs,
-    log,
-):
-    initial = make_model(model_name).get_weights()
-    runners = []
-    for name in variants:
-        model = make_model(model_name)
-        model.set_weights(initial)
-        runners.append(_Variant(name, model, batch_size, data_kind, steps_per_execution))
-    warm = batch_size * max(warmup_steps, steps_per_execution)
+def _measure_group(model_name, batch_size, data_kind, x, y, plan, log):
+    runners = _make_runners(model_name, batch_size, data_kind, plan)
+    warm = batch_size * max(plan.warmup_steps, plan.steps_per_execution)
     for runner in runners:  # tracing, compilation, first-call allocations
         runner.timed_run(x[:warm], y[:warm])
-    times = {r.name: [] for r in runners}
-    short_x, short_y = x[: batch_size * steps], y[: batch_size * steps]
-    for _ in range(repeats):
-        for runner in runners:
-            times[runner.name].append(runner.timed_run(short_x, short_y))
-    # Steady state: one long call per variant, the variants one after another.
-    steady = {}
-    long_x, long_y = x[: batch_size * epoch_steps], y[: batch_size * epoch_steps]
-    for runner in runners:
-        if runner.name in STEADY_VARIANTS:
-            steady[runner.name] = sorted(
-                epoch_steps / s for s in runner.steady_run(long_x, long_y, steady_epochs)
-            )
+    times = _whole_call_times(runners, x[: batch_size * plan.steps], y[: batch_size * plan.steps], plan)
+    long_x, long_y = x[: batch_size * plan.epoch_steps], y[: batch_size * plan.epoch_steps]
+    steady = _steady_rounds(runners, long_x, long_y, plan, log)
     rows = []
     for name, seconds in times.items():
-        rates = sorted(steps / s for s in seconds)
-        row = {
-            "model": model_name,
-            "batch_size": batch_size,
-            "data": data_kind,
-            "variant": name,
-            "steps_per_s_median": statistics.median(rates),
-            "steps_per_s_min": rates[0],
-            "steps_per_s_max": rates[-1],
-            "images_per_s_median": statistics.median(rates) * batch_size,
-            "repeats": len(rates),
-            "call_seconds_median": statistics.median(seconds),
-        }
+        row = {"model": model_name, "batch_size": batch_size, "data": data_kind, "variant": name}
+        row.update(_whole_call_figures(seconds, plan.steps, batch_size))
         line = (
             f"{model_name:10s} batch {batch_size:4d} {data_kind:7s} {name:14s} whole call "
-            f"{row['steps_per_s_median']:8.2f} steps/s [{rates[0]:.2f} .. {rates[-1]:.2f}]"
+            f"{row['steps_per_s_median']:8.2f} steps/s "
+            f"[{row['steps_per_s_min']:.2f} .. {row['steps_per_s_max']:.2f}]"
         )
         if name in steady:
-            epoch_rates = steady[name]
-            # Steps over the time of all timed epochs together (not a mean of rates).
-            total = epoch_steps * len(epoch_rates) / sum(epoch_steps / r for r in epoch_rates)
-            row.update(
-                {
-                    "steady_steps_per_s": total,
-                    "steady_steps_per_s_min": epoch_rates[0],
-                    "steady_steps_per_s_max": epoch_rates[-1],
-                    "steady_images_per_s": total * batch_size,
-                }
+            row.update(_steady_figures(steady[name], plan.epoch_steps, batch_size))
+            line += (
+                f"  steady {row['steady_steps_per_s']:8.2f} steps/s "
+                f"[{row['steady_steps_per_s_min']:.2f} .. {row['steady_steps_per_s_max']:.2f}]"
             )
-            line += f"  steady {total:8.2f} steps/s [{epoch_rates[0]:.2f} .. {epoch_rates[-1]:.2f}]"
         rows.append(row)
         log(line)
     return rows
+
+
+def _make_runners(model_name, batch_size, data_kind, plan):
+    initial = make_model(model_name).get_weights()
+    runners = []
+    for name in plan.variants:
+        model = make_model(model_name)
+        model.set_weights(initial)
+        runners.append(_Variant(name, model, batch_size, data_kind, plan.steps_per_execution))
+    return runners
+
+
+def _whole_call_times(runners, x, y, plan):
+    """Seconds of each call of `plan.steps` steps, per variant; variants interleaved call by call."""
+    times = {r.name: [] for r in runners}
+    for _ in range(plan.repeats):
+        for runner in runners:
+            times[runner.name].append(runner.timed_run(x, y))
+    return times
+
+
+def steady_order(names, round_index):
+    """The steady variants of one round, in the order they run.
+
+    Each `fit` variant and its Trainer counterpart (`STEADY_PAIRS`) run back
+    to back, so the load of that moment falls on both; which pair runs
+    first changes every two rounds, and which of the two runs first every
+    round.
+    """
+    units = [list(p) for p in STEADY_PAIRS if set(p) <= set(names)]
+    paired = {n for unit in units for n in unit}
+    units += [[n] for n in STEADY_VARIANTS if n in names and n not in paired]
+    if not units:
+        return []
+    shift = (round_index // 2) % len(units)
+    units = units[shift:] + units[:shift]
+    if round_index % 2:
+        units = [unit[::-1] for unit in units]
+    return [n for unit in units for n in unit]
+
+
+def _steady_rounds(runners, x, y, plan, log):
+    """Per steady variant, the timed epochs' seconds of each round's `fit` call (one list per round)."""
+    by_name = {r.name: r for r in runners}
+    steady = {}
+    for index in range(plan.rounds):
+        order = steady_order(list(by_name), index)
+        for name in order:
+            seconds = by_name[name].steady_run(x, y, plan.steady_epochs)
+            steady.setdefault(name, []).append(seconds)
+        rates = ", ".join(f"{n} {_rate(plan.epoch_steps, steady[n][-1]):.2f}" for n in order)
+        if rates:
+            log(f"  steady round {index + 1}/{plan.rounds} (steps/s): {rates}")
+    return steady
+
+
+def _rate(epoch_steps, epoch_seconds):
+    """Steps over the time of all timed epochs together (not a mean of rates)."""
+    return epoch_steps * len(epoch_seconds) / sum(epoch_seconds)
+
+
+def _whole_call_figures(seconds, steps, batch_size):
+    rates = sorted(steps / s for s in seconds)
+    return {
+        "steps_per_s_median": statistics.median(rates),
+        "steps_per_s_min": rates[0],
+        "steps_per_s_max": rates[-1],
+        "images_per_s_median": statistics.median(rates) * batch_size,
+        "repeats": len(rates),
+        "call_seconds_median": statistics.median(seconds),
+    }
+
+
+def _steady_figures(rounds, epoch_steps, batch_size):
+    """Median over rounds of each round's steps/s, [min, max] over rounds and over single epochs."""
+    per_round = [_rate(epoch_steps, seconds) for seconds in rounds]
+    per_epoch = [epoch_steps / s for seconds in rounds for s in seconds]
+    median = statistics.median(per_round)
+    return {
+        "steady_steps_per_s": median,
+        "steady_steps_per_s_min": min(per_round),
+        "steady_steps_per_s_max": max(per_round),
+        "steady_images_per_s": median * batch_size,
+        "steady_rounds": len(per_round),
+        "steady_round_steps_per_s": per_round,
+        "steady_epoch_steps_per_s_min": min(per_epoch),
+        "steady_epoch_steps_per_s_max": max(per_epoch),
+    }
 
 
 def environment():
@@ -310,15 +362,27 @@ def environment():
     return env
 
 
+# Ratio name: (Trainer variant, fit variant), at steady state.
+STEADY_RATIOS = {
+    "steady_trainer_graph_over_fit": ("trainer_graph", "fit"),
+    "steady_trainer_spe_over_fit_spe": ("trainer_spe", "fit_spe"),
+}
+
+
 def ratios(results):
     """Trainer / fit (steady state, with and without steps_per_execution, and whole call),
-    Trainer graph / bare loop and graph / eager, per (model, batch, data) group."""
+    Trainer graph / bare loop and graph / eager, per (model, batch, data) group.
+
+    A steady ratio is the median of the per-round ratios of two variants
+    that ran back to back (with `_min`, `_max` and the `_rounds` list);
+    results without per-round figures give the ratio of the two medians.
+    """
     groups, steadies = {}, {}
     for row in results["results"]:
         key = (row["model"], row["batch_size"], row["data"])
         groups.setdefault(key, {})[row["variant"]] = row["steps_per_s_median"]
         if "steady_steps_per_s" in row:
-            steadies.setdefault(key, {})[row["variant"]] = row["steady_steps_per_s"]
+            steadies.setdefault(key, {})[row["variant"]] = row
     out = []
     for (model, batch, data), rates in groups.items():
         entry = {"model": model, "batch_size": batch, "data": data}
@@ -329,12 +393,24 @@ def ratios(results):
         if "trainer_eager" in rates and "trainer_graph" in rates:
             entry["graph_over_eager"] = rates["trainer_graph"] / rates["trainer_eager"]
         steady = steadies.get((model, batch, data), {})
-        if "trainer_graph" in steady and "fit" in steady:
-            entry["steady_trainer_graph_over_fit"] = steady["trainer_graph"] / steady["fit"]
-        if "trainer_spe" in steady and "fit_spe" in steady:
-            entry["steady_trainer_spe_over_fit_spe"] = steady["trainer_spe"] / steady["fit_spe"]
+        for name, (trainer, fit) in STEADY_RATIOS.items():
+            if trainer in steady and fit in steady:
+                entry.update(_paired_ratio(name, steady[trainer], steady[fit]))
         out.append(entry)
     return out
+
+
+def _paired_ratio(name, numerator, denominator):
+    key = "steady_round_steps_per_s"
+    if key not in numerator or key not in denominator:
+        return {name: numerator["steady_steps_per_s"] / denominator["steady_steps_per_s"]}
+    per_round = [a / b for a, b in zip(numerator[key], denominator[key], strict=True)]
+    return {
+        name: statistics.median(per_round),
+        f"{name}_min": min(per_round),
+        f"{name}_max": max(per_round),
+        f"{name}_rounds": per_round,
+    }
 
 
 def format_table(results):
@@ -351,9 +427,21 @@ def format_table(results):
         )
     lines.append("")
     for entry in ratios(results):
-        parts = [f"{k}={v:.3f}" for k, v in entry.items() if isinstance(v, float)]
-        lines.append(f"{entry['model']} batch {entry['batch_size']} {entry['data']}: " + ", ".join(parts))
+        lines.append(f"{entry['model']} batch {entry['batch_size']} {entry['data']}: " + _ratio_text(entry))
     return "\n".join(lines)
+
+
+def _ratio_text(entry):
+    """`name=median [min..max]` for the paired ratios, `name=value` for the others."""
+    parts = []
+    for key, value in entry.items():
+        if not isinstance(value, float) or key.endswith(("_min", "_max")):
+            continue
+        text = f"{key}={value:.3f}"
+        if f"{key}_min" in entry:
+            text += f" [{entry[f'{key}_min']:.3f}..{entry[f'{key}_max']:.3f}]"
+        parts.append(text)
+    return ", ".join(parts)
 
 
 def write_outputs(results, output_dir):

@@ -26,6 +26,8 @@ def test_bench_writes_table_json_and_chart(tmp_path, capsys):
                 "1",
                 "--steady-steps",
                 "4",
+                "--rounds",
+                "2",
                 "--output",
                 str(tmp_path),
             ]
@@ -49,12 +51,18 @@ def test_bench_writes_table_json_and_chart(tmp_path, capsys):
     assert all(r["steps_per_s_median"] > 0 for r in results["results"])
     steady = {r["variant"] for r in results["results"] if r.get("steady_steps_per_s", 0) > 0}
     assert steady == {"fit", "fit_spe", "trainer_graph", "trainer_spe"}
-    assert {"steady_trainer_graph_over_fit", "steady_trainer_spe_over_fit_spe"} <= set(results["ratios"][0])
+    assert all(len(r["steady_round_steps_per_s"]) == 2 for r in results["results"] if r["variant"] in steady)
+    assert results["settings"]["steady_rounds"] == 2
+    for entry in results["ratios"]:
+        for name in ("steady_trainer_graph_over_fit", "steady_trainer_spe_over_fit_spe"):
+            # The median of the two rounds' paired ratios, between their min and max.
+            assert len(entry[f"{name}_rounds"]) == 2
+            assert entry[f"{name}_min"] <= entry[name] <= entry[f"{name}_max"]
     assert {"trainer_graph_over_fit", "trainer_graph_over_bare_loop", "graph_over_eager"} <= set(
         results["ratios"][0]
     )
     assert (tmp_path / "chart.png").stat().st_size > 1000
-    assert "trainer_graph_over_fit=" in out
+    assert "trainer_graph_over_fit=" in out and "steady round 2/2" in out
 
 
 def test_unknown_variant_is_rejected(tmp_path, capsys):
@@ -62,3 +70,16 @@ def test_unknown_variant_is_rejected(tmp_path, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("keras-ext bench: error: argument --variants"), lines
     assert not (tmp_path / "results.json").exists()
+
+
+def test_steady_order_keeps_pairs_back_to_back_and_rotates():
+    from keras_ext.training.benchmark import steady_order
+
+    names = ["fit", "fit_spe", "trainer_graph", "trainer_spe", "bare_loop"]
+    orders = [steady_order(names, i) for i in range(4)]
+    assert orders[0] == ["fit", "trainer_graph", "fit_spe", "trainer_spe"]
+    assert orders[1] == ["trainer_graph", "fit", "trainer_spe", "fit_spe"]
+    assert orders[2] == ["fit_spe", "trainer_spe", "fit", "trainer_graph"]
+    assert orders[3] == ["trainer_spe", "fit_spe", "trainer_graph", "fit"]
+    # A variant without its counterpart runs alone.
+    assert steady_order(["fit", "fit_spe", "trainer_spe"], 0) == ["fit_spe", "trainer_spe", "fit"]
