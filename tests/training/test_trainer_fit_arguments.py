@@ -1,5 +1,6 @@
 """The Trainer takes what `fit` takes: validation_split, class_weight, vector and dict
-metrics, models without trainable weights, uneven batches, steps_per_execution.
+metrics, models without trainable weights, uneven batches with sample weights and
+dropout (in every mode), steps_per_execution.
 
 Each test trains a model with `model.fit` and a same-weights twin with the
 Trainer, and compares History and weights with `fit`'s (the reference).
@@ -26,9 +27,11 @@ def _assert_same_history(got, expected, atol=1e-4):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol, err_msg=key)
 
 
-def _fit_both(fit_kwargs, steps_per_execution=1, mode="graph", pair=None, compile_args=_compile_args):
+def _fit_both(
+    fit_kwargs, steps_per_execution=1, mode="graph", pair=None, compile_args=_compile_args, jit_compile="auto"
+):
     reference, twin = pair or _pair()
-    reference.compile(**compile_args(), steps_per_execution=steps_per_execution)
+    reference.compile(**compile_args(), steps_per_execution=steps_per_execution, jit_compile=jit_compile)
     expected = reference.fit(**fit_kwargs).history
     trainer = Trainer(twin, mode=mode, steps_per_execution=steps_per_execution, **compile_args())
     got = trainer.fit(**fit_kwargs).history
@@ -76,7 +79,14 @@ def test_class_weight_changes_training_as_sample_weights_do():
     _assert_same_weights(a, b, atol=1e-6)
 
 
-def test_uneven_last_batch_and_sample_weights_match_fit():
+# On JAX "xla" is the same jitted step as "graph".
+MODES = ["eager", "graph", "xla"] if keras.backend.backend() == "tensorflow" else ["eager", "graph"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_uneven_last_batch_sample_weights_and_dropout_match_fit(mode):
+    # All three at once, where a loss averaged without weighting by batch size,
+    # a dropped sample weight or a dropout mask drawn differently shows.
     x, y = _data(n=70)  # batches of 16, 16, 16, 16, 6
     weights = np.random.default_rng(3).random(len(x)).astype("float32")
     reference, twin, expected, got = _fit_both(
@@ -90,7 +100,12 @@ def test_uneven_last_batch_and_sample_weights_match_fit():
             verbose=0,
             validation_data=(x[:21], y[:21], weights[:21]),
             validation_batch_size=8,
-        )
+        ),
+        mode=mode,
+        pair=_pair(dropout_rate=0.25),
+        # From the same seeds XLA draws other dropout masks than TensorFlow's own
+        # kernels, so "xla" is compared with fit compiled by XLA too.
+        jit_compile=mode == "xla" or "auto",
     )
     _assert_same_history(got, expected, atol=1e-5)
     _assert_same_weights(reference, twin)
