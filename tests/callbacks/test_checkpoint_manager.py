@@ -137,6 +137,25 @@ def test_mid_epoch_resume_matches_an_uninterrupted_run(tmp_path, arrays, referen
     assert model._initial_epoch is None  # not left behind for a later fit
 
 
+def test_a_crash_before_the_first_save_leaves_nothing_listed_and_the_rerun_starts_afresh(tmp_path, arrays):
+    # What a SIGKILL at step 2 leaves is the directory as it is at that step
+    # (synchronous writes: nothing in flight), read here by a callback after the manager's.
+    directory, seen = tmp_path / "ckpt", []
+
+    class Look(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(sorted(os.listdir(directory)) if directory.exists() else [])
+
+    manager = CheckpointManager(directory, save_freq=4)
+    with pytest.raises(setup.CrashAtStep.Crash):
+        _fit(setup.make_model(seed=0), arrays, [manager, Look(), setup.CrashAtStep(2)])
+    assert seen == [[], []]
+    rerun = CheckpointManager(directory, save_freq=4)
+    assert rerun.checkpoints == [] and rerun.latest is None
+    history = _fit(setup.make_model(seed=0), arrays, [rerun], epochs=1)
+    assert rerun.restored_from is None and history.epoch == [0]
+
+
 def test_truncated_newest_checkpoint_is_skipped_with_a_warning(tmp_path, arrays, reference):
     _crash(setup.make_model(seed=0), arrays, tmp_path, step=14)
     newest = tmp_path / "ckpt-12" / "state.npz"

@@ -79,12 +79,13 @@ def _check(proc, returncode):
     assert proc.returncode == returncode, proc.stdout[-2000:] + proc.stderr[-4000:]
 
 
-def test_fit_killed_early_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exactly(tmp_path):
+def test_fit_killed_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exactly(tmp_path):
+    # A kill before the first checkpoint leaves nothing listed: test_checkpoint_manager.py
+    # reads the directory at that instant in-process, without a process to start and kill.
     _check(_run(tmp_path, "reference", "--reference", weights="reference.npz"), 0)
     # 10 steps per epoch, a checkpoint every 4 steps (an epoch's end is saved once
     # every callback has finished that epoch), 3 newest kept.
     plan = [
-        ("early", ["--kill", "step:2"], []),  # before any checkpoint
         ("mid_epoch", ["--kill", "step:14"], ["ckpt-12", "ckpt-4", "ckpt-8"]),  # epoch 1, batch 4
         # resumes at ckpt-12 (epoch 1 after 2 batches); dies after epoch 1's logs, before its save
         ("epoch_end", ["--kill", "epoch_end:1"], ["ckpt-12", "ckpt-16", "ckpt-8"]),
@@ -111,7 +112,7 @@ def test_fit_killed_early_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exac
     assert [e for e, _ in logs["epoch_end"]] == [1]  # resumed mid-epoch 1
     assert [e for e, _ in logs["epoch_boundary"]] == [1]  # resumed mid-epoch 1 again
     assert [e for e, _ in logs["final"]] == [2]
-    assert "in_write" not in logs and "early" not in logs
+    assert "in_write" not in logs
     for run in ("mid_epoch", "epoch_end", "epoch_boundary", "final"):
         for epoch, epoch_logs in logs[run]:
             # Loss, metrics (accumulated across the resume), validation and learning rate.
