@@ -17,17 +17,20 @@ def _keras_ext_command():
     return [script] if script else [sys.executable, "-m", "keras_ext.cli.main"]
 
 
-def test_default_train_reaches_090_and_its_model_loads_in_a_fresh_process(tmp_path):
-    # The README's main job, with its defaults, as a user runs it.
+def test_train_reaches_090_in_15_epochs_and_its_model_loads_in_a_fresh_process(tmp_path):
+    # The README's main job as a user runs it, with its defaults but 15 of the 20
+    # epochs: the schedule is per step, so these are the default run's first 15.
+    # After 15 epochs seeds 0, 1 and 2 scored 0.975, 0.994 and 0.978 (after 12:
+    # 0.967, 0.983 and 0.908); after 20, 0.994 and 0.989 for seeds 0 and 1.
     proc = subprocess.run(
-        [*_keras_ext_command(), "train", "--output", str(tmp_path)],
+        [*_keras_ext_command(), "train", "--epochs", "15", "--output", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=600,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Epoch 20/20" in proc.stdout
+    assert "Epoch 15/15" in proc.stdout
     summary = json.load(open(tmp_path / "metrics.json"))
     accuracy = summary["validation"]["accuracy"]
     assert accuracy >= 0.90
