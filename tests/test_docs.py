@@ -59,11 +59,12 @@ def _public_modules():
 PUBLIC_MODULES = _public_modules()
 
 
-def _python_blocks():
-    """(file, index, code) of every ```python block in README.md and docs/*.md.
+def _python_blocks(fence="python"):
+    """(file, index, code) of every block fenced ```{fence} in README.md and docs/*.md.
 
     Blocks fenced as ```python run; fence an example that must not run in
-    tests (a long search, say) as ```py instead.
+    tests (a long search, or one that repeats another block's) as ```py
+    instead: those are only compiled.
     """
     paths = [os.path.join(ROOT, "README.md")]
     docs = os.path.join(ROOT, "docs")
@@ -71,12 +72,13 @@ def _python_blocks():
     blocks = []
     for path in paths:
         text = open(path).read()
-        for index, code in enumerate(re.findall(r"```python\n(.*?)```", text, flags=re.S)):
+        for index, code in enumerate(re.findall(rf"```{fence}\n(.*?)```", text, flags=re.S)):
             blocks.append((os.path.relpath(path, ROOT), index, code))
     return blocks
 
 
 BLOCKS = _python_blocks()
+NOT_RUN = _python_blocks("py")
 
 
 def test_readme_has_examples():
@@ -104,6 +106,11 @@ def test_python_example_runs(where, index, block, tmp_path, monkeypatch):
         assert actual.strip() == expected, (
             f"{where} block {index}: printed {actual!r}, comment says {expected!r}"
         )
+
+
+@pytest.mark.parametrize("where, index, block", NOT_RUN, ids=[f"{w}:py{i}" for w, i, _ in NOT_RUN])
+def test_python_example_not_run_compiles(where, index, block):
+    compile(block, f"{where} py block {index}", "exec")
 
 
 @pytest.mark.parametrize(
