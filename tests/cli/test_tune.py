@@ -84,6 +84,9 @@ def test_three_trials_finish_offline_and_the_best_model_scores_what_the_leaderbo
 
 def test_sigkill_during_the_third_trial_then_resume_runs_only_the_rest(tmp_path):
     npz = write_tiny_npz(tmp_path / "tiny.npz")
+    # 4 epochs, not 2: the kill must land after the third trial's first epoch and
+    # before its last, and on the tiny data an epoch after the first takes about
+    # 0.15 s; 3 epochs left to train leave the polling loop time to see it under load.
     args = ("--dataset", npz, "--max-trials", "3", "--epochs", "4", "--verbose", "0")
     project = tmp_path / "run" / "simplecnn"
     proc = subprocess.Popen(
@@ -148,6 +151,8 @@ def test_a_second_search_of_a_project_being_searched_is_refused_at_once(tmp_path
     from tests.cli.test_inputs import _without_tensorflow_startup
 
     npz = write_tiny_npz(tmp_path / "tiny.npz")
+    # 5 trials of 3 epochs (about 10 s): the first search must still hold the
+    # lock while the second process starts TensorFlow and asks for it.
     args = (
         "--dataset",
         npz,
