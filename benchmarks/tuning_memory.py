@@ -9,6 +9,11 @@ runs in its own fresh process.
     python benchmarks/tuning_memory.py                # both modes, 20 trials
     python benchmarks/tuning_memory.py --trials 5 --modes keras_ext
 
+The figures in docs/tuning.md are benchmarks/results/tuning/memory.json,
+written by
+
+    python benchmarks/tuning_memory.py --output benchmarks/results/tuning/memory.json
+
 Target: with keras_ext, RSS after the last trial exceeds RSS after the
 2nd trial by less than 200 MB.
 """
@@ -106,6 +111,7 @@ def main(argv=None):
         return 0
 
     summaries = []
+    load_before = os.getloadavg()
     for mode in args.modes:
         # A fresh process per mode, so neither inherits the other's memory.
         out = subprocess.run(
@@ -133,8 +139,23 @@ def main(argv=None):
             f"after the last: +{s['growth_after_2nd_trial_mb']} MB ({verdict} < 200 MB)"
         )
     if args.output:
+        import keras_tuner
+
+        from keras_ext.training.benchmark import environment
+
+        record = {
+            # keras-ext bench's record of the machine and versions, plus keras-tuner's.
+            "environment": {**environment(), "keras_tuner": keras_tuner.__version__},
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "arguments": {k: v for k, v in vars(args).items() if k != "child"},
+            "results": summaries,
+        }
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
         with open(args.output, "w") as f:
-            json.dump(summaries, f, indent=2)
+            json.dump(record, f, indent=2)
+            f.write("\n")
     return 0
 
 

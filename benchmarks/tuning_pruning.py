@@ -8,6 +8,11 @@ trained in all, the wall time and the best trial.
     python benchmarks/tuning_pruning.py                      # 12 trials x 6 epochs
     python benchmarks/tuning_pruning.py --trials 20 --epochs 10 --warmup-epochs 3
 
+The figures in docs/tuning.md are benchmarks/results/tuning/pruning.json,
+written by
+
+    python benchmarks/tuning_pruning.py --output benchmarks/results/tuning/pruning.json
+
 Target: with pruning the search reaches the same best trial while
 training fewer epochs in total.
 """
@@ -77,6 +82,8 @@ def run_search(directory, args, prune):
         "trials_pruned": sum(r["status"] == "PRUNED" for r in rows),
         "best_trial": best["trial_id"],
         "best_score": float(best["score"]),
+        # The leaderboard as written, best first (the raw rows behind the sums above).
+        "trials": rows,
     }
 
 
@@ -95,8 +102,10 @@ def main(argv=None):
     parser.add_argument("--output", help="also write the results as JSON here")
     args = parser.parse_args(argv)
 
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as directory:
         results = [run_search(directory, args, prune=False), run_search(directory, args, prune=True)]
+    load_after = os.getloadavg()
     full, pruned = results
     for r in results:
         print(
@@ -114,8 +123,24 @@ def main(argv=None):
         f"{1 - pruned['trial_seconds'] / full['trial_seconds']:.0%} in trials"
     )
     if args.output:
+        import keras_tuner
+
+        from keras_ext.training.benchmark import environment
+
+        record = {
+            # keras-ext bench's record of the machine and versions, plus keras-tuner's.
+            "environment": {**environment(), "keras_tuner": keras_tuner.__version__},
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in load_after],
+            "arguments": vars(args),
+            "results": results,
+            "same_best_trial": same,
+        }
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
         with open(args.output, "w") as f:
-            json.dump({"arguments": vars(args), "results": results, "same_best_trial": same}, f, indent=2)
+            json.dump(record, f, indent=2)
+            f.write("\n")
     return 0 if same and pruned["epochs_trained"] < full["epochs_trained"] else 1
 
 
