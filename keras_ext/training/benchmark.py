@@ -362,11 +362,8 @@ def environment():
     return env
 
 
-# Ratio name: (Trainer variant, fit variant), at steady state.
-STEADY_RATIOS = {
-    "steady_trainer_graph_over_fit": ("trainer_graph", "fit"),
-    "steady_trainer_spe_over_fit_spe": ("trainer_spe", "fit_spe"),
-}
+# Ratio name: (Trainer variant, fit variant), at steady state; one per pair measured back to back.
+STEADY_RATIOS = {f"steady_{trainer}_over_{fit}": (trainer, fit) for fit, trainer in STEADY_PAIRS}
 
 
 def ratios(results):
