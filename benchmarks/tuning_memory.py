@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+import tuning_record
+
 MODES = ("keras_ext", "stock")
 
 
@@ -131,6 +133,7 @@ def main(argv=None):
         ).stdout
         result = json.loads(out.strip().splitlines()[-1])
         summaries.append({**summarize(result), "rss_mb": [round(v, 1) for v in result["rss_mb"]]})
+    load_after = os.getloadavg()
     for s in summaries:
         verdict = "PASS" if s["growth_after_2nd_trial_mb"] < 200 else "FAIL"
         print(
@@ -139,23 +142,8 @@ def main(argv=None):
             f"after the last: +{s['growth_after_2nd_trial_mb']} MB ({verdict} < 200 MB)"
         )
     if args.output:
-        import keras_tuner
-
-        from keras_ext.training.benchmark import environment
-
-        record = {
-            # keras-ext bench's record of the machine and versions, plus keras-tuner's.
-            "environment": {**environment(), "keras_tuner": keras_tuner.__version__},
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-            "arguments": {k: v for k, v in vars(args).items() if k != "child"},
-            "results": summaries,
-        }
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output, "w") as f:
-            json.dump(record, f, indent=2)
-            f.write("\n")
+        arguments = {k: v for k, v in vars(args).items() if k != "child"}
+        tuning_record.write(args.output, arguments, load_before, load_after, results=summaries)
     return 0
 
 

@@ -19,7 +19,6 @@ training fewer epochs in total.
 
 import argparse
 import csv
-import json
 import os
 import resource
 import shutil
@@ -27,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import tuning_record
 
 
 def keras_ext_command():
@@ -123,24 +124,9 @@ def main(argv=None):
         f"{1 - pruned['trial_seconds'] / full['trial_seconds']:.0%} in trials"
     )
     if args.output:
-        import keras_tuner
-
-        from keras_ext.training.benchmark import environment
-
-        record = {
-            # keras-ext bench's record of the machine and versions, plus keras-tuner's.
-            "environment": {**environment(), "keras_tuner": keras_tuner.__version__},
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in load_after],
-            "arguments": vars(args),
-            "results": results,
-            "same_best_trial": same,
-        }
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output, "w") as f:
-            json.dump(record, f, indent=2)
-            f.write("\n")
+        tuning_record.write(
+            args.output, vars(args), load_before, load_after, results=results, same_best_trial=same
+        )
     return 0 if same and pruned["epochs_trained"] < full["epochs_trained"] else 1
 
 
