@@ -105,7 +105,7 @@ def test_uneven_last_batch_sample_weights_and_dropout_match_fit(mode):
         pair=_pair(dropout_rate=0.25),
         # From the same seeds XLA draws other dropout masks than TensorFlow's own
         # kernels, so "xla" is compared with fit compiled by XLA too.
-        jit_compile=mode == "xla" or "auto",
+        jit_compile=True if mode == "xla" else "auto",
     )
     _assert_same_history(got, expected, atol=1e-5)
     _assert_same_weights(reference, twin)
