@@ -1,159 +1,47 @@
-"""`keras-ext train --strategy`: the named strategy set up on the current backend, before any model.
+"""`keras-ext train --strategy`: `keras_ext.distribute.setup_strategy`, in the command line's words.
 
-TensorFlow gets a `tf.distribute` strategy (MultiWorkerMirroredStrategy must be
-created before TensorFlow runs any op, so this runs first); JAX gets Keras's
-`keras.distribution.DataParallel`, set as the global distribution. The cluster
-description (TF_CONFIG, KERAS_DISTRIBUTION_*) is checked before either engine
-starts, so a bad one is a usage error, not a hang.
+Choosing and setting up the strategy is the library's (`distribute/run_strategy.py`);
+this module turns its ValueErrors (a malformed cluster description, a batch the
+devices cannot split) into UsageErrors that name the command's flags (exit 2),
+and words what to do when a process of the job is lost.
 """
 
 import contextlib
 import re
-from typing import NamedTuple
 
 from keras_ext.cli.errors import UsageError
-from keras_ext.distribute.cluster_env import KERAS_VARIABLES
-from keras_ext.distribute.cluster_env import keras_distribution_cluster
-from keras_ext.distribute.cluster_env import tf_config_cluster
+from keras_ext.distribute import run_strategy
 
 FIT_ISSUE = "keras-team/keras#20585"
 
 
-class TrainStrategy(NamedTuple):
-    requested: str
-    strategy: object  # a tf.distribute.Strategy, a keras.distribution.Distribution, or None
-    replicas: int
-    processes: int
-    index: int
-    is_chief: bool
-    use_trainer: bool  # TensorFlow multi-worker: Keras's fit fails there
-
-    @property
-    def engine(self):
-        """The public name of the strategy's class (TensorFlow's MultiWorkerMirroredStrategy is a
-        CollectiveAllReduceStrategy inside)."""
-        if self.strategy is None:
-            return "none"
-        return "MultiWorkerMirroredStrategy" if self.use_trainer else type(self.strategy).__name__
-
-    def scope(self):
-        return contextlib.nullcontext() if self.strategy is None else self.strategy.scope()
-
-    @property
-    def whole_batches_only(self):
-        """JAX shards every batch evenly over the devices: a smaller last batch cannot be split."""
-        return self.strategy is not None and not hasattr(self.strategy, "num_replicas_in_sync")
-
-    def local_only(self):
-        """A context in which new variables are this process's own, for work only the chief does.
-
-        Saving a `.keras` creates a throw-away optimizer; under a JAX distribution
-        across processes creating its variables is a collective (a cross-process
-        check of the values), which the other processes would never join.
-        """
-        if not self.whole_batches_only or self.processes == 1:
-            return contextlib.nullcontext()
-        return _without_distribution()
-
-    def check_batch_size(self, batch_size):
-        if self.whole_batches_only and batch_size % self.replicas:
-            raise UsageError(
-                f"--batch-size {batch_size}: with {self.replicas} replicas on JAX the global batch must "
-                f"be a multiple of {self.replicas}"
-            )
-
-    def summary(self, backend):
-        return {
-            "backend": backend,
-            "requested": self.requested,
-            "strategy": self.engine,
-            "replicas": self.replicas,
-            "processes": self.processes,
-        }
-
-
 @contextlib.contextmanager
-def _without_distribution():
-    import keras
-
-    distribution = keras.distribution.distribution()
-    keras.distribution.set_distribution(None)
+def _usage_errors():
+    """The library's ValueErrors as UsageErrors, its `strategy 'NAME'` and `batch_size=N` spelled as
+    the flags `--strategy NAME` and `--batch-size N`."""
     try:
         yield
-    finally:
-        keras.distribution.set_distribution(distribution)
+    except ValueError as e:
+        text = re.sub(r"\bstrategy '(\w+)'", r"--strategy \1", str(e))
+        raise UsageError(re.sub(r"\bbatch_size=(\d+)", r"--batch-size \1", text)) from None
 
 
 def check_cluster(name, backend):
     """UsageError for a cluster description that cannot work; reads the environment, starts nothing."""
-    try:
-        cluster = tf_config_cluster() if backend == "tensorflow" else keras_distribution_cluster()
-    except ValueError as e:
-        raise UsageError(e) from None
-    if name == "multiworker" and cluster is None:
-        needed = "TF_CONFIG" if backend == "tensorflow" else ", ".join(KERAS_VARIABLES)
-        raise UsageError(
-            f"--strategy multiworker on the {backend} backend needs {needed} to describe the cluster "
-            "and this process; none is set (see docs/distribute.md)"
-        )
-    return cluster
+    with _usage_errors():
+        return run_strategy.check_cluster(name, backend)
 
 
-def set_up(name, backend):
-    """Create the strategy `name` stands for; call before the model (and on TensorFlow, before any op)."""
-    cluster = check_cluster(name, backend)
-    if backend == "jax":
-        return _set_up_jax(name, cluster)
-    import tensorflow as tf
-
-    from keras_ext.distribute import get_strategy
-
-    strategy = get_strategy(name)
-    role = _role_in_scope(strategy)
-    multiworker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-    if not multiworker and not isinstance(strategy, tf.distribute.MirroredStrategy):
-        strategy = None  # the default strategy: train exactly as without one
-    return TrainStrategy(
-        name,
-        strategy,
-        1 if strategy is None else int(strategy.num_replicas_in_sync),
-        role.processes,
-        role.index,
-        role.is_chief,
-        use_trainer=multiworker,
-    )
+def set_up(name):
+    """`setup_strategy(name)`; call before the model (and on TensorFlow, before any op)."""
+    with _usage_errors():
+        return run_strategy.setup_strategy(name)
 
 
-def _role_in_scope(strategy):
-    from keras_ext.distribute.process_role import process_role
-
-    with strategy.scope():
-        return process_role(None)
-
-
-def _set_up_jax(name, cluster):
-    import keras
-
-    from keras_ext.distribute.jax_distribution import get_distribution
-    from keras_ext.distribute.jax_distribution import replicas
-    from keras_ext.distribute.process_role import process_role
-
-    if name == "multiworker" or (name == "auto" and cluster is not None and cluster.processes > 1):
-        from keras_ext.data.pipeline import tensorflow_available
-
-        if not tensorflow_available():
-            raise UsageError(
-                "--strategy multiworker on JAX shards its data with tf.data (Keras requires a "
-                "tf.data.Dataset there): install tensorflow-cpu, or use --strategy mirrored"
-            )
-    distribution = get_distribution(name)
-    count = replicas(distribution)
-    role = process_role(None)
-    if count == 1 and role.processes == 1:
-        distribution = None  # one device: train exactly as without a distribution
-    else:
-        keras.distribution.set_distribution(distribution)
-    return TrainStrategy(name, distribution, count, role.processes, role.index, role.is_chief, False)
+def check_batch_size(setup, batch_size):
+    """UsageError when --batch-size cannot be split evenly over the replicas (JAX)."""
+    with _usage_errors():
+        setup.check_batch_size(batch_size)
 
 
 def lost_peer_message(error, setup, checkpoint_dir):

@@ -186,8 +186,8 @@ def run(args):
         check_inputs(args)
         callbacks, manager = make_callbacks(args)
     # Before TensorFlow runs any op: MultiWorkerMirroredStrategy must come first.
-    setup = _strategy.set_up(args.strategy, backend)
-    setup.check_batch_size(args.batch_size)
+    setup = _strategy.set_up(args.strategy)
+    _strategy.check_batch_size(setup, args.batch_size)
     keras.utils.set_random_seed(args.seed)
     dataset = data.load(
         args.dataset, batch_size=args.batch_size, seed=args.seed, drop_remainder=setup.whole_batches_only

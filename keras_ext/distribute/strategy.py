@@ -21,6 +21,12 @@ def cluster_workers(tf_config=None):
     return 0 if cluster is None else cluster.processes
 
 
+def check_strategy_name(name):
+    """Raise a ValueError unless `name` is one of `STRATEGY_NAMES`."""
+    if name not in STRATEGY_NAMES:
+        raise ValueError(f"`name` must be one of {list(STRATEGY_NAMES)}, got name={name!r}.")
+
+
 def get_strategy(name="auto", devices=None):
     """Return the distribution strategy `name` stands for on the current Keras backend.
 
@@ -53,8 +59,7 @@ def get_strategy(name="auto", devices=None):
     """
     import keras
 
-    if name not in STRATEGY_NAMES:
-        raise ValueError(f"`name` must be one of {list(STRATEGY_NAMES)}, got name={name!r}.")
+    check_strategy_name(name)
     if keras.backend.backend() == "jax":
         from keras_ext.distribute.jax_distribution import get_distribution
 

@@ -9,11 +9,14 @@ import json
 import subprocess
 import sys
 
+import keras
 import pytest
 
 from keras_ext.cli import _strategy
 from keras_ext.cli.errors import UsageError
 from keras_ext.cli.main import main
+from keras_ext.distribute import RunStrategy
+from keras_ext.distribute import run_strategy
 from tests.cli.test_train import assert_one_error_line
 from tests.distribute.cluster_processes import base_env
 
@@ -92,15 +95,19 @@ KERAS_SETS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(KERAS_SETS))
-def test_a_bad_keras_distribution_set_is_a_usage_error_on_jax(monkeypatch, case):
-    variables, fragment = KERAS_SETS[case]
+def _clear_keras_variables(monkeypatch):
     for name in (
         "KERAS_DISTRIBUTION_JOB_ADDRESSES",
         "KERAS_DISTRIBUTION_NUM_PROCESSES",
         "KERAS_DISTRIBUTION_PROCESS_ID",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("case", sorted(KERAS_SETS))
+def test_a_bad_keras_distribution_set_is_a_usage_error_on_jax(monkeypatch, case):
+    variables, fragment = KERAS_SETS[case]
+    _clear_keras_variables(monkeypatch)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(UsageError, match=fragment.replace("(", r"\(").replace("[", r"\[")):
@@ -108,16 +115,43 @@ def test_a_bad_keras_distribution_set_is_a_usage_error_on_jax(monkeypatch, case)
 
 
 def test_multiworker_on_jax_without_variables_says_which_to_set(monkeypatch):
-    for name in (
-        "KERAS_DISTRIBUTION_JOB_ADDRESSES",
-        "KERAS_DISTRIBUTION_NUM_PROCESSES",
-        "KERAS_DISTRIBUTION_PROCESS_ID",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    _clear_keras_variables(monkeypatch)
     with pytest.raises(
         UsageError, match="needs KERAS_DISTRIBUTION_JOB_ADDRESSES, KERAS_DISTRIBUTION_NUM_PROCESSES"
     ):
         _strategy.check_cluster("multiworker", "jax")
+
+
+def test_the_library_errors_read_as_the_command_line_s_own(monkeypatch):
+    """keras_ext.distribute says `strategy 'multiworker'` and `batch_size=33`; the command says
+    `--strategy multiworker` and `--batch-size 33`, word for word as before the move."""
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(UsageError) as error:
+        _strategy.check_cluster("multiworker", "tensorflow")
+    assert str(error.value) == (
+        "--strategy multiworker on the tensorflow backend needs TF_CONFIG to describe the cluster and "
+        "this process; none is set (see docs/distribute.md)"
+    )
+    two_jax_devices = RunStrategy("mirrored", object(), 2, 1, 0, True, False)
+    with pytest.raises(UsageError) as error:
+        _strategy.check_batch_size(two_jax_devices, 33)
+    assert str(error.value) == (
+        "--batch-size 33: with 2 replicas on JAX the global batch must be a multiple of 2"
+    )
+    _strategy.check_batch_size(two_jax_devices, 32)
+    # A two-process JAX job where TensorFlow is missing: refused before JAX starts.
+    _clear_keras_variables(monkeypatch)
+    monkeypatch.setenv("KERAS_DISTRIBUTION_JOB_ADDRESSES", "127.0.0.1:1111,127.0.0.1:2222")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", "0")
+    monkeypatch.setattr(run_strategy, "_tensorflow_installed", lambda: False)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(UsageError) as error:
+        _strategy.set_up("multiworker")
+    assert str(error.value) == (
+        "--strategy multiworker on JAX shards its data with tf.data (Keras requires a tf.data.Dataset "
+        "there): install tensorflow-cpu, or use --strategy mirrored"
+    )
 
 
 def test_an_incomplete_keras_set_stops_the_jax_command_line_before_jax_starts(tmp_path):
