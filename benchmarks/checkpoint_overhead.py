@@ -58,8 +58,8 @@ def main(argv=None):
 
     import keras_ext
     from keras_ext.callbacks import CheckpointManager
-    from keras_ext.cli.train import build_model
     from keras_ext.cli.train import compile_default
+    from keras_ext.models._by_name import build_model
 
     keras.utils.set_random_seed(0)
     data = keras_ext.data.load("digits", batch_size=32, seed=0)

@@ -13,7 +13,7 @@ def write(path, arguments, load_before, load_after, **results):
     """Write `results` to `path` with keras-ext bench's environment record plus keras-tuner's version."""
     import keras_tuner
 
-    from keras_ext.training.benchmark import environment
+    from keras_ext.benchmarking import environment
 
     record = {
         "environment": {**environment(), "keras_tuner": keras_tuner.__version__},

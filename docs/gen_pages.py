@@ -38,6 +38,7 @@ SUBPACKAGES = (
     "distribute",
     "data",
     "tuning",
+    "benchmarking",
 )
 # Public modules that are not subpackages.
 MODULES = ("plots",)

@@ -6,8 +6,9 @@ uses them loads with nothing but ``import keras_ext``.
 
 The custom training loop (``training``) and the datasets (``data``), which
 run on TensorFlow and JAX, the TensorFlow-only ``distribute``, the search
-(``tuning``) and the command line (``cli``) are imported on first use, so
-that ``import keras_ext`` stays cheap and works where only JAX is installed.
+(``tuning``), the benchmarks (``benchmarking``) and the command line
+(``cli``) are imported on first use, so that ``import keras_ext`` stays
+cheap and works where only JAX is installed.
 """
 
 import importlib
@@ -20,7 +21,7 @@ from keras_ext import metrics  # noqa: E402,F401
 from keras_ext import models  # noqa: E402,F401
 from keras_ext import schedules  # noqa: E402,F401
 
-_LAZY_SUBPACKAGES = ("training", "distribute", "tuning", "data", "cli")
+_LAZY_SUBPACKAGES = ("training", "distribute", "tuning", "data", "benchmarking", "cli")
 
 
 def __getattr__(name):

@@ -21,6 +21,7 @@ SUBPACKAGES = (
     "distribute",
     "tuning",
     "data",
+    "benchmarking",
 )
 # Their examples use tf.distribute or keras-tuner on TensorFlow; keras_ext.data's
 # pipelines work without TensorFlow (PyDataset), so its examples run on every backend.

@@ -1,9 +1,10 @@
 """`keras-ext bench`: steps/s of model.fit vs the Trainer vs the bare loop (table, JSON, PNG)."""
 
+from keras_ext import benchmarking
 from keras_ext._keras_internals import print_msg
+from keras_ext.benchmarking.workload import DATA_KINDS
 from keras_ext.cli.arg_types import positive_int
-
-ALL_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_spe", "trainer_xla", "trainer_eager", "bare_loop")
+from keras_ext.models._by_name import MODEL_NAMES
 
 
 def add_parser(subparsers):
@@ -26,14 +27,14 @@ def add_parser(subparsers):
         action="store_true",
         help="SimpleCNN, batch 32, in-memory arrays; calls of 10 steps x 3 repeats",
     )
-    p.add_argument("--models", nargs="+", choices=("simplecnn", "fashioncnn"), default=None)
+    p.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=None)
     p.add_argument("--batch-sizes", nargs="+", type=positive_int, default=None)
-    p.add_argument("--data", nargs="+", choices=("arrays", "tf.data"), default=None)
+    p.add_argument("--data", nargs="+", choices=DATA_KINDS, default=None)
     p.add_argument(
         "--variants",
         nargs="+",
         default=None,
-        choices=ALL_VARIANTS,
+        choices=benchmarking.VARIANTS,
         help="a subset of the variants (default: all)",
     )
     p.add_argument(
@@ -63,9 +64,9 @@ def add_parser(subparsers):
 def settings_from_args(args):
     quick = args.quick
     return dict(
-        models=args.models or (("simplecnn",) if quick else ("simplecnn", "fashioncnn")),
+        models=args.models or (("simplecnn",) if quick else MODEL_NAMES),
         batch_sizes=args.batch_sizes or ((32,) if quick else (32, 256)),
-        data_kinds=args.data or (("arrays",) if quick else ("arrays", "tf.data")),
+        data_kinds=args.data or (("arrays",) if quick else DATA_KINDS),
         steps=args.steps or (10 if quick else 30),
         repeats=args.repeats or (3 if quick else 5),
         variants=args.variants,
@@ -77,18 +78,16 @@ def settings_from_args(args):
 def run(args):
     import keras
 
-    from keras_ext.training import benchmark
-
     settings = settings_from_args(args)
-    known = benchmark.variant_names(keras.backend.backend())
+    known = benchmarking.variant_names(keras.backend.backend())
     if settings["variants"]:
         # On JAX "trainer_xla" is the same jitted step as "trainer_graph".
         settings["variants"] = [v for v in settings["variants"] if v in known]
-    env = benchmark.environment()
+    env = benchmarking.environment()
     print_msg(f"keras-ext bench: backend {env['backend']} on {env.get('device')}, keras {env['keras']}")
-    results = benchmark.run_benchmark(**settings, log=print_msg)
+    results = benchmarking.run_benchmark(**settings, log=print_msg)
     print_msg("")
-    print_msg(benchmark.format_table(results))
-    json_path, png_path = benchmark.write_outputs(results, args.output)
+    print_msg(benchmarking.format_table(results))
+    json_path, png_path = benchmarking.write_outputs(results, args.output)
     print_msg(f"\nwrote {json_path} and {png_path}")
     return 0

@@ -70,16 +70,3 @@ def test_unknown_variant_is_rejected(tmp_path, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("keras-ext bench: error: argument --variants"), lines
     assert not (tmp_path / "results.json").exists()
-
-
-def test_steady_order_keeps_pairs_back_to_back_and_rotates():
-    from keras_ext.training.benchmark import steady_order
-
-    names = ["fit", "fit_spe", "trainer_graph", "trainer_spe", "bare_loop"]
-    orders = [steady_order(names, i) for i in range(4)]
-    assert orders[0] == ["fit", "trainer_graph", "fit_spe", "trainer_spe"]
-    assert orders[1] == ["trainer_graph", "fit", "trainer_spe", "fit_spe"]
-    assert orders[2] == ["fit_spe", "trainer_spe", "fit", "trainer_graph"]
-    assert orders[3] == ["trainer_spe", "fit_spe", "trainer_graph", "fit"]
-    # A variant without its counterpart runs alone.
-    assert steady_order(["fit", "fit_spe", "trainer_spe"], 0) == ["fit_spe", "trainer_spe", "fit"]

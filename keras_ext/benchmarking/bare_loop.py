@@ -1,4 +1,4 @@
-"""The original TF2 example's bare training loop, kept as the floor of loop overhead in benchmarks.
+"""`BareLoop`: the original TF2 example's bare training loop, the floor of loop overhead in benchmarks.
 
 No callbacks, no History, no progress: a GradientTape step in a
 `tf.function` with the loss and accuracy updated by hand (TensorFlow), or
@@ -10,7 +10,30 @@ import numpy as np
 
 
 class BareLoop:
-    """`run_epoch(x, y, batch_size)` trains one pass; x is arrays or a tf.data Dataset of (x, y)."""
+    """The TF2 example's training loop, bare: what `fit` and the Trainer are measured against.
+
+    `run_epoch(x, y, batch_size)` trains one pass over `x, y` (arrays) or
+    over `x` alone (a tf.data Dataset of `(x, y)` batches) and waits until
+    the device has finished. On JAX the trained state stays in the loop:
+    the model's variables are not updated (a benchmark needs only the time).
+
+    Args:
+        model: a built Keras model.
+        optimizer: a Keras optimizer (built here for the model's variables).
+        loss: a Keras loss, called as `loss(y, logits)`.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from keras_ext.benchmarking import BareLoop
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    >>> loop = BareLoop(model, keras.optimizers.SGD(0.1),
+    ...                 keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    >>> x = np.random.default_rng(0).random((64, 4)).astype("float32")
+    >>> y = np.arange(64) % 3
+    >>> loop.run_epoch(x, y, batch_size=16)
+    4
+    """
 
     def __init__(self, model, optimizer, loss):
         self.model = model
@@ -73,12 +96,16 @@ class BareLoop:
         return step
 
     def run_epoch(self, x, y=None, batch_size=32):
+        """Train one pass over the batches; return how many steps it took."""
+        steps = 0
         if y is None:
             for batch_x, batch_y in x:
                 self._step(batch_x, batch_y)
+                steps += 1
         else:
             for start in range(0, len(x), batch_size):
                 self._step(x[start : start + batch_size], y[start : start + batch_size])
+                steps += 1
         # Wait until the device has finished, so timings are honest.
         if keras.backend.backend() == "jax":
             import jax
@@ -86,3 +113,4 @@ class BareLoop:
             jax.block_until_ready(self._state)
         else:
             float(self.train_loss.result())
+        return steps
