@@ -35,22 +35,29 @@ def strategy_scope(model):
     return contextlib.nullcontext()
 
 
-def ensure_optimizer_built(model):
+def _optimizer(model, optimizer):
+    """The optimizer whose state travels with `model`: the one given, else the compiled one."""
+    return getattr(model, "optimizer", None) if optimizer is None else optimizer
+
+
+def ensure_optimizer_built(model, optimizer=None):
     """Create the optimizer's slot variables now, so their saved values have somewhere to go.
 
     Keras skips optimizer state with only a warning when the optimizer is
     unbuilt at load time (tensorflow#44670, keras#19389).
     """
-    optimizer = getattr(model, "optimizer", None)
+    optimizer = _optimizer(model, optimizer)
     if optimizer is not None and not optimizer.built:
         with strategy_scope(model):
             optimizer.build(model.trainable_variables)
 
 
-def variable_groups(model, optimizer=True, metrics=True):
+def variable_groups(model, optimizer=True, metrics=True, optimizer_object=None):
+    """`{group: [variables]}`; the optimizer is `optimizer_object`, else the model's compiled one."""
     groups = {"model": list(model.variables)}
-    if optimizer and getattr(model, "optimizer", None) is not None:
-        groups["optimizer"] = list(model.optimizer.variables)
+    optimizer_object = _optimizer(model, optimizer_object)
+    if optimizer and optimizer_object is not None:
+        groups["optimizer"] = list(optimizer_object.variables)
     if metrics:
         groups["metrics"] = list(model.metrics_variables)
     return groups
@@ -87,13 +94,17 @@ def _read_values(variables, cache):
     return [np.array(value, copy=True) for value in cache["reader"]()]
 
 
-def snapshot(model):
-    """Copy every variable's value to host memory; return `(arrays, specs)`."""
+def snapshot(model, optimizer=None, metrics=True):
+    """Copy every variable's value to host memory; return `(arrays, specs)`.
+
+    `optimizer`: the optimizer to save, when it is not `model.optimizer` (a
+    loop of one's own need not compile the model).
+    """
     from keras_ext import _keras_internals
 
     _keras_internals.sync_jax_state(model)
     arrays, specs = {}, {}
-    groups = variable_groups(model)
+    groups = variable_groups(model, metrics=metrics, optimizer_object=optimizer)
     flat = [v for variables in groups.values() for v in variables]
     try:
         cache = _READERS.setdefault(model, {})
@@ -200,18 +211,19 @@ def mismatches(saved_specs, variables, limit=10):
     return match(saved_specs, variables, limit)[1]
 
 
-def plan_restore(path, state, arrays, model, groups):
+def plan_restore(path, state, arrays, model, groups, optimizer=None):
     """Check the whole checkpoint against `model`; return `[(variable, value)]` to assign.
 
     Raises CheckpointMismatchError naming every problem (an optimizer of
     another class, missing, extra or mis-shaped variables) before anything
     is assigned.
     """
-    live = variable_groups(model, optimizer="optimizer" in groups, metrics=False)
+    live = variable_groups(model, optimizer="optimizer" in groups, metrics=False, optimizer_object=optimizer)
+    optimizer = _optimizer(model, optimizer)
     report = []
     if "optimizer" in groups:
         saved_class = state.get("optimizer_class")
-        live_class = type(getattr(model, "optimizer", None)).__name__
+        live_class = type(optimizer).__name__
         if saved_class and saved_class != live_class:
             report.append(
                 f"optimizer: the checkpoint holds the state of a {saved_class}, the model is "
@@ -234,9 +246,7 @@ def plan_restore(path, state, arrays, model, groups):
             f"Checkpoint {path} does not fit this model (saved from "
             f"{state.get('model_class', '?')} with optimizer {state.get('optimizer_class', '?')}; "
             f"restoring into {type(model).__name__} with optimizer "
-            f"{type(getattr(model, 'optimizer', None)).__name__}). Mismatched "
-            + "\n".join(report)
-            + "\nNothing was restored."
+            f"{type(optimizer).__name__}). Mismatched " + "\n".join(report) + "\nNothing was restored."
         )
     return plan
 

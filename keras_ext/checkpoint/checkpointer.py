@@ -1,0 +1,174 @@
+"""`Checkpointer`: CheckpointManager's checkpoints for any training loop, in four calls."""
+
+import numbers
+import os
+import time
+
+import keras
+
+from keras_ext.callbacks import _checkpoint_files as files
+from keras_ext.callbacks import _loading as loading
+from keras_ext.callbacks import _retention as retention
+from keras_ext.callbacks import _training_state as training_state
+from keras_ext.callbacks._save_trigger import SaveTrigger
+
+
+class Checkpointer:
+    """Save and restore a model, its optimizer and a dict of your own, from any training loop.
+
+    A passive checkpointer, as Orbax's CheckpointManager and TensorFlow's
+    `tf.train.CheckpointManager` are: your loop decides when to call it.
+    The checkpoints are CheckpointManager's: a directory `ckpt-<step>` per
+    save with every model variable (weights, BatchNormalization statistics,
+    SeedGenerator states), every optimizer variable (`iterations`, slots),
+    and `extra`, your JSON-able dict (the epoch, a data position, a metric).
+    Each is written under a temporary name, fsynced and committed by one
+    rename, then verified (sizes, SHA-256) when read back; a restore checks
+    every name, shape and dtype before it assigns a single value (all or
+    nothing), and skips a checkpoint that cannot be read, with a warning,
+    for the one before it. It works on TensorFlow and JAX alike.
+
+    The four calls a loop needs:
+
+    * `restore_latest()`: before training, restore the newest usable
+      checkpoint; returns its step, or `None` when there is none. It builds
+      what it must fill first: an unbuilt model from the input shape the
+      checkpoint records, and the optimizer's variables.
+    * `should_save(step)`: whether `step` is a multiple of `save_freq`.
+    * `save(step, extra=None)`: write the state as checkpoint `step`, then
+      delete all but the newest `max_to_keep`.
+    * `latest_step`: the newest checkpoint's step, or `None`.
+
+    After a restore, `extra` is the dict saved with it (`{}` if none).
+
+    On JAX, a loop that trains on arrays (`stateless_call`,
+    `optimizer.stateless_apply`) assigns them back to the variables before
+    `save`, and reads them from the variables after `restore_latest`.
+
+    Args:
+        directory: where the checkpoints live (created on the first save).
+        model: a built `keras.Model` (or one built by the restore).
+        optimizer: the optimizer to save; default `model.optimizer`.
+        max_to_keep: how many of the newest checkpoints to keep (positive
+            int), or `None` for all.
+        save_freq: `should_save(step)` is true every `save_freq` steps.
+        verbose: 0 (silent) or 1 (a line per save and restore).
+
+    Example:
+
+    >>> import os, tempfile, numpy as np, keras
+    >>> from keras_ext.checkpoint import Checkpointer
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> optimizer = keras.optimizers.SGD(0.1)
+    >>> directory = os.path.join(tempfile.mkdtemp(), "ckpts")
+    >>> checkpointer = Checkpointer(directory, model, optimizer, max_to_keep=3, save_freq=5)
+    >>> start = checkpointer.restore_latest() or 0
+    >>> for step in range(start + 1, 21):
+    ...     pass  # one training step
+    ...     if checkpointer.should_save(step):
+    ...         _ = checkpointer.save(step, extra={"epoch": step // 10})
+    >>> checkpointer.steps, checkpointer.latest_step
+    ([10, 15, 20], 20)
+    """
+
+    def __init__(self, directory, model, optimizer=None, max_to_keep=3, save_freq=1, verbose=0):
+        if not isinstance(directory, (str, os.PathLike)):
+            raise ValueError(f"`directory` must be a path, got directory={directory!r}.")
+        directory = os.fspath(directory)
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise ValueError(
+                f"`directory` must be a directory, got directory={directory!r}, an existing file."
+            )
+        if not isinstance(model, keras.Model):
+            raise ValueError(f"`model` must be a keras.Model, got model={model!r}.")
+        if optimizer is not None and not isinstance(optimizer, keras.optimizers.Optimizer):
+            raise ValueError(f"`optimizer` must be a keras optimizer or None, got optimizer={optimizer!r}.")
+        if max_to_keep is not None and (
+            isinstance(max_to_keep, bool) or not isinstance(max_to_keep, numbers.Integral) or max_to_keep < 1
+        ):
+            raise ValueError(
+                f"`max_to_keep` must be a positive integer or None (keep all), got max_to_keep={max_to_keep!r}."
+            )
+        trigger = SaveTrigger(save_freq)
+        if trigger.every_epoch:
+            raise ValueError("`save_freq` must be a positive integer number of steps, got save_freq='epoch'.")
+        self.directory = directory
+        self.model = model
+        self.optimizer = optimizer if optimizer is not None else getattr(model, "optimizer", None)
+        self.max_to_keep = None if max_to_keep is None else int(max_to_keep)
+        self.save_freq = trigger.save_freq
+        self.verbose = verbose
+        self.extra = {}
+        self._policies = [retention.KeepNewest(self.max_to_keep)]
+
+    @property
+    def steps(self):
+        """The steps of the committed checkpoints, oldest first."""
+        return [step for step, _ in files.list_checkpoints(self.directory)]
+
+    @property
+    def latest_step(self):
+        """The newest checkpoint's step, or None."""
+        steps = self.steps
+        return steps[-1] if steps else None
+
+    def should_save(self, step):
+        """Whether `step` (a positive count of training steps) is one to save at."""
+        return int(step) > 0 and int(step) % self.save_freq == 0
+
+    def save(self, step, extra=None):
+        """Write the model, the optimizer and `extra` as checkpoint `step`; return its path."""
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+            raise ValueError(f"`step` must be a non-negative int, got step={step!r}.")
+        if extra is not None and not isinstance(extra, dict):
+            raise ValueError(f"`extra` must be a JSON-able dict or None, got extra={extra!r}.")
+        arrays, specs = training_state.snapshot(self.model, optimizer=self.optimizer, metrics=False)
+        bad = training_state.non_finite(arrays)
+        if bad:
+            raise ValueError(
+                f"Checkpointer: not saving step {step}: {len(bad)} variables hold NaN or infinity; "
+                f"the newest checkpoint (step {self.latest_step}) stays the one to resume from."
+            )
+        state = {
+            "step": int(step),
+            "epoch": 0,
+            "step_in_epoch": 0,
+            "writer": "Checkpointer",
+            "extra": dict(extra or {}),
+            "variables": specs,
+            "model_class": type(self.model).__name__,
+            "optimizer_class": type(self.optimizer).__name__,
+            "build_config": self.model.get_build_config(),
+            "keras_version": keras.__version__,
+            "backend": keras.backend.backend(),
+            "time": time.time(),
+        }
+        payload = files.encode(arrays, state)  # a dict that is not JSON-able fails here, before any file
+        path = files.write_checkpoint(self.directory, int(step), payload)
+        retention.rotate(self.directory, self._policies, {})
+        if self.verbose:
+            print(f"Checkpointer: saved {path}")
+        return path
+
+    def restore_latest(self):
+        """Restore the newest usable checkpoint; return its step, or None if there is none."""
+        files.remove_leftovers(self.directory)
+        unusable = []
+        for path, arrays, state in loading.usable_newest_first(self.directory, unusable, stacklevel=4):
+            loading.build_if_needed(self.model, state)
+            groups = ("model", "optimizer") if self.optimizer is not None else ("model",)
+            if self.optimizer is not None and not self.optimizer.built:
+                self.optimizer.build(self.model.trainable_variables)
+            plan = training_state.plan_restore(path, state, arrays, self.model, groups, self.optimizer)
+            training_state.assign(plan)
+            loading.set_aside(unusable, stacklevel=4)
+            self.extra = dict(state.get("extra") or {})
+            if self.verbose:
+                print(f"Checkpointer: restored {path}")
+            return int(state["step"])
+        if unusable:
+            raise ValueError(
+                f"Every checkpoint in {self.directory!r} is corrupt; nothing to restore. "
+                "Move them away to start fresh."
+            )
+        return None
