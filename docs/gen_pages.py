@@ -35,6 +35,7 @@ SUBPACKAGES = (
     "callbacks",
     "schedules",
     "training",
+    "checkpoint",
     "distribute",
     "data",
     "tuning",

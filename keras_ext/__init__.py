@@ -4,7 +4,8 @@ Importing `keras_ext` registers every public layer, model, metric, callback
 and schedule with Keras (package name ``keras_ext``), so a `.keras` file that
 uses them loads with nothing but ``import keras_ext``.
 
-The custom training loop (``training``) and the datasets (``data``), which
+The custom training loop (``training``), checkpoints for a loop of one's
+own (``checkpoint``) and the datasets (``data``), which
 run on TensorFlow and JAX, the TensorFlow-only ``distribute``, the search
 (``tuning``), the benchmarks (``benchmarking``) and the command line
 (``cli``) are imported on first use, so that ``import keras_ext`` stays
@@ -21,7 +22,7 @@ from keras_ext import metrics  # noqa: E402,F401
 from keras_ext import models  # noqa: E402,F401
 from keras_ext import schedules  # noqa: E402,F401
 
-_LAZY_SUBPACKAGES = ("training", "distribute", "tuning", "data", "benchmarking", "cli")
+_LAZY_SUBPACKAGES = ("training", "checkpoint", "distribute", "tuning", "data", "benchmarking", "cli")
 
 
 def __getattr__(name):

@@ -26,6 +26,43 @@ def _changed(what, detail):
     )
 
 
+# ------------------------------------------------------------- callbacks
+def overrides_hook(callback, name):
+    """Whether `callback` has its own `name` hook: in its class, or set on the instance
+    (as `LambdaCallback` does).
+
+    Keras marks its do-nothing hooks with `_is_default`, which its CallbackList
+    reads to skip batch hooks no callback listens to; older Keras has no mark,
+    and the class and instance are compared instead.
+    """
+    base = getattr(keras.callbacks.Callback, name)
+    if hasattr(base, "_is_default"):
+        return not getattr(getattr(callback, name), "_is_default", False)
+    return getattr(type(callback), name) is not base or name in vars(callback)
+
+
+# --------------------------------------------------------------- tf.data
+def dataset_may_shuffle(dataset):
+    """Whether a tf.data Dataset's graph holds a shuffle (or cannot be looked through).
+
+    Walks TensorFlow's private `_inputs()` links from the dataset to its sources;
+    a dataset kind without them counts as one that may shuffle.
+    """
+    seen, stack = set(), [dataset]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if "Shuffle" in type(node).__name__:
+            return True
+        try:
+            stack.extend(node._inputs())
+        except Exception:  # noqa: BLE001 - a dataset kind that cannot list its inputs
+            return True
+    return False
+
+
 # --------------------------------------------------------------- fit's epoch
 def set_initial_epoch(model, epoch):
     """Make Keras `fit` start at `epoch`: it reads `model._initial_epoch` right after `on_train_begin`.

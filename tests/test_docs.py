@@ -18,6 +18,7 @@ SUBPACKAGES = (
     "callbacks",
     "schedules",
     "training",
+    "checkpoint",
     "distribute",
     "tuning",
     "data",
@@ -91,6 +92,8 @@ def test_python_example_runs(where, index, block, tmp_path, monkeypatch):
     needs_tf = any(k in block for k in TENSORFLOW_MARKERS)
     if needs_tf and keras.backend.backend() != "tensorflow":
         pytest.skip("the example needs TensorFlow")
+    if re.search(r"^import jax$", block, flags=re.M) and keras.backend.backend() != "jax":
+        pytest.skip("the example is a JAX loop: it runs on the JAX backend")
     monkeypatch.chdir(tmp_path)
     block = block.replace('"/tmp/simple_cnn.keras"', '"simple_cnn.keras"')
     out = io.StringIO()

@@ -59,13 +59,13 @@ def test_internals_are_referenced_from_the_fence_module_only():
 
 
 def test_no_keras_ext_attribute_on_user_objects_but_the_resume_handle():
-    from keras_ext import _resume_state
+    from keras_ext import _progress
 
     names = set()
     for _, text in _sources():
         for line in _code_lines(text):
             names.update(re.findall(r"\b_keras_ext_\w+", line))
-    assert names <= {_resume_state.ATTRIBUTE}, names
+    assert names <= {_progress.ATTRIBUTE}, names
 
 
 def test_every_fenced_keras_internal_exists_in_the_installed_keras():
@@ -98,3 +98,73 @@ def test_a_missing_internal_fails_loudly_naming_the_keras_version():
         internals.set_initial_epoch(NotAKerasModel(), 1)
     with pytest.raises(internals.KerasInternalsChanged, match="_learning_rate"):
         internals.schedule_of(object())
+
+
+def _private_names_used_in(root):
+    """Every `._name` attribute (and `def _name`) that appears in the Python files under `root`."""
+    names = set()
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    text = f.read()
+                names.update(re.findall(r"\._([A-Za-z]\w*)", text))
+                names.update(re.findall(r"\bdef _([A-Za-z]\w*)", text))
+    return {f"_{n}" for n in names}
+
+
+def _keras_ext_private_uses():
+    """`(path, line, name)` for each private attribute keras_ext reads off an object not its own.
+
+    An attribute of `self` or `cls`, or one keras_ext defines itself (`self._x =`,
+    `def _x`, a class's `_x = ...`), is keras_ext's own; so is a keyword argument.
+    """
+    import ast
+
+    own, uses = set(), []
+    trees = {}
+    for path, text in _sources():
+        tree = trees[path] = ast.parse(text)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name.startswith("_"):
+                own.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                own.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                own.add(node.id)
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                    uses.append((path, node.lineno, node.attr))
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr", "setattr")
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and str(node.args[1].value).startswith("_")
+                and not str(node.args[1].value).startswith("__")
+            ):
+                uses.append((path, node.lineno, node.args[1].value))
+    return [(path, line, name) for path, line, name in uses if name not in own]
+
+
+def test_every_private_keras_name_is_reached_through_the_fence_only():
+    """Any private name of Keras (or keras-tuner, TensorFlow) used outside `_keras_internals.py`
+    fails, whatever it is: not only the ones INTERNALS lists."""
+    import keras_tuner
+
+    frameworks = _private_names_used_in(os.path.dirname(keras.__file__))
+    frameworks |= _private_names_used_in(os.path.dirname(keras_tuner.__file__))
+    fence = os.path.join("keras_ext", "_keras_internals.py")
+    offenders = [
+        f"{path}:{line} {name}"
+        for path, line, name in _keras_ext_private_uses()
+        if path != fence and name in frameworks
+    ]
+    assert not offenders, offenders

@@ -40,9 +40,6 @@ def test_checkpoint_resume_with_the_pydataset_pipeline_equals_an_uninterrupted_r
         assert isinstance(loaded.train, keras.utils.PyDataset), type(loaded.train)
         # A small slice keeps the six short runs below quick: 4 steps per epoch.
         arrays = loaded.arrays
-        train = keras_ext.data.make_pipeline(arrays.x_train[:128], arrays.y_train[:128], 32,
-                                             shuffle=True, seed=0)
-        validation = keras_ext.data.make_pipeline(arrays.x_val[:64], arrays.y_val[:64], 32)
 
         class Crashed(Exception):
             pass
@@ -53,6 +50,10 @@ def test_checkpoint_resume_with_the_pydataset_pipeline_equals_an_uninterrupted_r
                     raise Crashed
 
         def run(epochs, directory=None, crash=False, trainer=False):
+            # New pipelines for every run, as a new process has: each counts its own passes.
+            train = keras_ext.data.make_pipeline(arrays.x_train[:128], arrays.y_train[:128], 32,
+                                                 shuffle=True, seed=0)
+            validation = keras_ext.data.make_pipeline(arrays.x_val[:64], arrays.y_val[:64], 32)
             keras.utils.set_random_seed(0)
             model = keras_ext.models.SimpleCNN(num_classes=10, filters=(4, 8), dropout_rate=0.2)
             model.build((None, 28, 28, 1))
@@ -61,9 +62,7 @@ def test_checkpoint_resume_with_the_pydataset_pipeline_equals_an_uninterrupted_r
                 3e-3, decay_steps=3, decay_rate=0.8, staircase=True))
             callbacks = [LearningRateLogger(), ReduceLROnPlateau(patience=5)]
             if directory:
-                callbacks.append(CheckpointManager(directory, save_freq=3))
-            else:
-                callbacks.append(SetDataEpoch())
+                callbacks.append(CheckpointManager(directory, save_freq=3, data=train))
             if crash:
                 callbacks.append(Crash())
             fit = Trainer(model, optimizer=optimizer, loss=loss).fit if trainer else model.fit
@@ -75,10 +74,6 @@ def test_checkpoint_resume_with_the_pydataset_pipeline_equals_an_uninterrupted_r
             except Crashed:
                 pass
             return [keras.ops.convert_to_numpy(v) for v in model.variables]
-
-        class SetDataEpoch(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                keras_ext.data.pipeline.set_epoch(epoch)
 
         for trainer in (False, True):
             directory = {str(tmp_path)!r} + f"/ckpt-{{trainer}}"

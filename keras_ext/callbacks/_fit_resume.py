@@ -3,9 +3,9 @@
 An epoch-end checkpoint resumes at the next epoch. A checkpoint taken after
 batch `k` of epoch `e` resumes at batch `k`:
 
-* A loop that skips batches itself (the keras_ext Trainer: its ResumeState
+* A loop that skips batches itself (the keras_ext Trainer: its TrainingProgress
   has `skips_batches`) reads `initial_epoch` / `initial_step` from the
-  ResumeState it passed in.
+  TrainingProgress it passed in.
 * Keras `fit` has no "initial step". It reads `model._initial_epoch` after
   `on_train_begin` (set through `_keras_internals`, as BackupAndRestore
   does); for the first `k` batches of that epoch `model.train_function` is a
@@ -48,6 +48,16 @@ class FitResume:
         epoch, batches = state["epoch"], state["step_in_epoch"]
         loop = self.loop_state
         loop.initial_epoch, loop.initial_step, loop.restored_from = epoch, batches, path
+        loop.restore_pipelines(state.get("data"), epoch_finished=not batches, source=path)
+        if not loop.data_declared:
+            warnings.warn(
+                f"CheckpointManager: resumed from {path}, but fit's training data was not given "
+                "as `data=`: unless its order is the same in every pass, the batch order from "
+                "here on differs from an uninterrupted run's. Pass the pipeline as "
+                "CheckpointManager(..., data=pipeline), or data=[] for arrays with "
+                "fit(shuffle=False) or an unshuffled dataset.",
+                stacklevel=4,
+            )
         if not loop.skips_batches:
             internals.set_initial_epoch(self.model, epoch)
             self._initial_epoch_set = True
@@ -82,6 +92,8 @@ class FitResume:
             self._initial_epoch_set = False
         # Every loop has read where to start by now.
         self.loop_state.initial_epoch, self.loop_state.initial_step = None, 0
+        if not self.loop_state.skips_batches:
+            self.loop_state.begin_epoch(epoch)  # the Trainer tells its pipelines itself
         resume = self._pending
         if resume is None or epoch != resume["epoch"]:
             return 0

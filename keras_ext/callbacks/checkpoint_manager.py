@@ -5,7 +5,7 @@ The callback composes small parts, each a module a reader can hold in mind:
 * when to save: `_save_trigger.SaveTrigger` (every `save_freq` steps or epoch ends),
   plus preemption signals (`_preemption.PreemptionGuard`);
 * what to keep: `_retention` (keep the newest N, keep the best N);
-* how fit resumes: `_fit_resume.FitResume`, through the loop's `ResumeState`;
+* how fit resumes: `_fit_resume.FitResume`, through the loop's `TrainingProgress`;
 * loading: `_loading` (the newest usable checkpoint, loading for inference);
 * the files: `_checkpoint_files` (atomic directories, verified reads) and
   `_training_state` (variables <-> arrays, all-or-nothing restore).
@@ -15,14 +15,13 @@ import json
 import math
 import numbers
 import os
-import sys
 import threading
 import time
 import warnings
 
 import keras
 
-from keras_ext import _resume_state as resume_state
+from keras_ext import _progress as progress
 from keras_ext.callbacks import _checkpoint_files as files
 from keras_ext.callbacks import _loading as loading
 from keras_ext.callbacks import _retention as retention
@@ -38,7 +37,7 @@ from keras_ext.distribute.process_role import all_gather_int
 from keras_ext.distribute.process_role import process_role
 
 # Kept for callers of the previous location.
-is_fast_forwarded = resume_state.is_fast_forwarded
+is_fast_forwarded = progress.is_fast_forwarded
 
 
 @keras.saving.register_keras_serializable(package="keras_ext")
@@ -51,7 +50,7 @@ class CheckpointManager(keras.callbacks.Callback):
     `iterations` (so learning-rate schedules resume at the right step), the
     metric accumulators, the epoch, the batch within the epoch, the
     monitored score and the state of every participating callback (any
-    callback registered with the loop's ResumeState, such as
+    callback registered with the loop's TrainingProgress, such as
     `keras_ext.callbacks.ReduceLROnPlateau`). It is written under a
     temporary name (each file fsynced), then committed by one rename; its
     manifest (sizes, SHA-256) and contents are verified on restore.
@@ -69,9 +68,12 @@ class CheckpointManager(keras.callbacks.Callback):
     next batch end, stops training, and then lets the signal take its course.
 
     A mid-epoch checkpoint resumes at the next batch without training a batch
-    twice or skipping one. Exact resume also needs the data order of an
-    epoch to depend only on the epoch: see docs/checkpointing.md for which
-    inputs qualify (`keras_ext.data` ones do; the manager sets their epoch).
+    twice or skipping one. Exact resume also needs the data to come back in
+    the same order. Keras's `fit` does not show its data to callbacks, so
+    pass the training pipeline as `data`: the checkpoint then records its
+    position and a resume puts it back (`keras_ext.data` pipelines; any
+    pipeline with `set_epoch(epoch)`, which is told each epoch). The
+    keras_ext Trainer does this for its `x` itself. See docs/checkpointing.md.
 
     In a job of several processes (`MultiWorkerMirroredStrategy`, JAX's
     `keras.distribution` across processes) every process runs the manager on
@@ -110,6 +112,12 @@ class CheckpointManager(keras.callbacks.Callback):
             default SIGTERM ends the process and SIGINT raises
             KeyboardInterrupt). A second SIGINT aborts at once. Default True.
         verbose: 0 (silent) or 1 (one line per save and restore).
+        data: the training data `fit` iterates (a pipeline or a list of
+            them), kept in step as described above; `[]` says there is
+            nothing to keep (arrays with `fit(shuffle=False)`, an
+            unshuffled dataset). Left as None under `fit`, a resume warns
+            that the data order may differ. Not part of the config: it is a
+            live object, like the model.
 
     `CheckpointManager.restore(model, directory)`, called on the class,
     loads a checkpoint for inference or evaluation without training (on an
@@ -141,6 +149,7 @@ class CheckpointManager(keras.callbacks.Callback):
         save_on_train_end=True,
         save_on_preemption=True,
         verbose=0,
+        data=None,
     ):
         super().__init__()
         if not isinstance(directory, (str, os.PathLike)):
@@ -195,6 +204,7 @@ class CheckpointManager(keras.callbacks.Callback):
         self.save_on_train_end = bool(save_on_train_end)
         self.save_on_preemption = save_on_preemption
         self.verbose = verbose
+        self.data = _pipelines(data)
         self._trigger = trigger
         # Unknown names keep the previous default, "min" (ReduceLROnPlateau refuses them).
         self._direction = None if monitor is None else (metric_direction(monitor, mode) or "min")
@@ -281,8 +291,10 @@ class CheckpointManager(keras.callbacks.Callback):
         if self._role.is_chief:
             files.remove_leftovers(self.directory)
         self._scores = self._read_scores()
-        # The loop's ResumeState (the Trainer passes one in); Keras fit has none: make one.
-        self._loop_state = resume_state.of(model, create=True)
+        # The loop's TrainingProgress (the Trainer passes one in); Keras fit has none: make one.
+        self._loop_state = progress.of(model, create=True)
+        if self.data is not None:
+            self._loop_state.add_pipelines(self.data)
         self._fit_resume = FitResume(model, self._loop_state)
         if self.restore == "latest":
             self._resume_from_newest(model)
@@ -305,7 +317,6 @@ class CheckpointManager(keras.callbacks.Callback):
         self._epoch = epoch
         self._epoch_complete = False
         self._epoch_ended = False
-        self._set_data_epoch(epoch)
         self._batch_seen = self._fit_resume.epoch_begin(epoch) - 1
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -362,7 +373,13 @@ class CheckpointManager(keras.callbacks.Callback):
         ):
             # Written at the next on_epoch_begin (or on_train_end), after every
             # callback has finished this epoch, so their state is complete.
-            self._pending_epoch_end = {"epoch": epoch + 1, "score": score, "logs": dict(logs)}
+            self._pending_epoch_end = {
+                "epoch": epoch + 1,
+                "score": score,
+                "logs": dict(logs),
+                # Now, before the next pass can start.
+                "data": self._loop_state.pipeline_positions(),
+            }
         self._save_at_epoch_end = False
         if self._preemption.requested:
             self._preemption.handled = True
@@ -385,8 +402,6 @@ class CheckpointManager(keras.callbacks.Callback):
             self._fit_resume.end()
         if self._loop_state is not None:
             self._loop_state.clear()
-        if self._epoch is not None:
-            self._set_data_epoch(None)
         self._preemption.uninstall()
 
     def _position(self):
@@ -485,7 +500,7 @@ class CheckpointManager(keras.callbacks.Callback):
                 f"CheckpointManager: signal {self.preempted} received; saved step {self._step} and stopped."
             )
 
-    def _save(self, epoch, step_in_epoch, logs, score=None):
+    def _save(self, epoch, step_in_epoch, logs, score=None, data=None):
         model = self.model
         step = self._global_step(model)
         self._step = step
@@ -522,6 +537,7 @@ class CheckpointManager(keras.callbacks.Callback):
             "monitor": self.monitor,
             "score": _finite_or_none(score),
             "logs": {k: float(v) for k, v in (logs or {}).items() if _is_number(v)},
+            "data": self._loop_state.pipeline_positions() if data is None else data,
             "variables": specs,
             "callbacks": {
                 key: callback.get_state() for key, callback in self._loop_state.callbacks().items()
@@ -549,7 +565,13 @@ class CheckpointManager(keras.callbacks.Callback):
     def _write_pending_epoch_end(self):
         pending, self._pending_epoch_end = self._pending_epoch_end, None
         if pending is not None:
-            self._save(epoch=pending["epoch"], step_in_epoch=0, logs=pending["logs"], score=pending["score"])
+            self._save(
+                epoch=pending["epoch"],
+                step_in_epoch=0,
+                logs=pending["logs"],
+                score=pending["score"],
+                data=pending["data"],
+            )
 
     def _write_in_background(self, step, arrays, state):
         try:
@@ -591,25 +613,27 @@ class CheckpointManager(keras.callbacks.Callback):
                 scores[step] = state.get("score")
         return scores
 
-    def _set_data_epoch(self, epoch):
-        """Tell keras_ext's shuffled pipelines which epoch is next, and the loop's ResumeState."""
-        if self._loop_state is not None:
-            self._loop_state.data_epoch = epoch
-        # Only if the user's data can be a keras_ext pipeline at all: importing it
-        # here would pull in its backend for every fit.
-        pipeline = sys.modules.get("keras_ext.data.pipeline")
-        if pipeline is not None:
-            if epoch is None:
-                pipeline.reset_epoch()
-            else:
-                pipeline.set_epoch(epoch)
-
     @staticmethod
     def _global_step(model):
         optimizer = getattr(model, "optimizer", None)
         if optimizer is None:
             return 0
         return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+
+def _pipelines(data):
+    """`data` as a list of pipelines (None: not said), refusing what has no order of its own to keep."""
+    if data is None:
+        return None
+    pipelines = list(data) if isinstance(data, (list, tuple)) else [data]
+    for pipeline in pipelines:
+        if pipeline is None or hasattr(pipeline, "__array__") and not hasattr(pipeline, "element_spec"):
+            raise ValueError(
+                "`data` must be the pipeline(s) fit iterates (a tf.data.Dataset, a "
+                "keras.utils.PyDataset, a Grain dataset, ...), got an element of type "
+                f"{type(pipeline).__name__}. Arrays need no position kept: leave `data` out."
+            )
+    return pipelines
 
 
 def _is_number(value):

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_ext._resume_state import is_fast_forwarded
+from keras_ext._progress import is_fast_forwarded
 from keras_ext.callbacks._learning_rate import current_learning_rate
 
 EVERY = ("epoch", "batch")

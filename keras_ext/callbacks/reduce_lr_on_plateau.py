@@ -7,7 +7,7 @@ import keras
 import numpy as np
 
 from keras_ext import _keras_internals
-from keras_ext import _resume_state as resume_state
+from keras_ext import _progress as progress
 from keras_ext._validation import check_non_negative
 from keras_ext.callbacks._direction import compiled_metrics
 from keras_ext.callbacks._direction import is_better
@@ -129,7 +129,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     # ----------------------------------------------------------- callbacks
     def set_model(self, model):
         super().set_model(model)
-        loop = resume_state.of(model, create=True)
+        loop = progress.of(model, create=True)
         loop.register(self)
         optimizer = getattr(model, "optimizer", None)
         schedule = None if optimizer is None else schedule_of(optimizer)
@@ -203,11 +203,11 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     def _scale_changed(self):
         # TensorFlow steps read the scale variable at run time. A JAX step is
         # traced with the value it had: fit gets a fresh train function, and a
-        # custom loop is asked (by its ResumeState's `retrace`) to retrace its own.
+        # custom loop is asked (by its TrainingProgress's `retrace`) to retrace its own.
         model = self._model
         if model is None or keras.backend.backend() != "jax":
             return
-        resume_state.of(model, create=True).retrace = True
+        progress.of(model, create=True).retrace = True
         if getattr(model, "train_function", None) is not None:
             model.make_train_function(force=True)
 

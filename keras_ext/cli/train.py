@@ -16,8 +16,8 @@ from keras_ext.cli.errors import JobFailure
 from keras_ext.cli.errors import UsageError
 from keras_ext.cli.errors import input_errors
 from keras_ext.distribute.strategy import STRATEGY_NAMES
-
-MODELS = ("simplecnn", "fashioncnn")
+from keras_ext.models._by_name import MODEL_NAMES as MODELS
+from keras_ext.models._by_name import build_model
 
 
 def add_parser(subparsers):
@@ -110,20 +110,6 @@ _save_freq = positive_int_or("epoch")
 _max_to_keep = positive_int_or("all")
 
 
-def build_model(name, num_classes, input_shape, dropout_rate=0.0):
-    """Create and build the named keras_ext model."""
-    from keras_ext import models
-
-    if name == "simplecnn":
-        model = models.SimpleCNN(num_classes=num_classes, dropout_rate=dropout_rate)
-    elif name == "fashioncnn":
-        model = models.FashionCNN(num_classes=num_classes)
-    else:
-        raise ValueError(f"Unknown model {name!r}; expected one of {list(MODELS)}.")
-    model.build((None, *input_shape))
-    return model
-
-
 def compile_arguments(learning_rate, decay_steps, decay_rate):
     """What `keras-ext train` compiles with: RMSprop on a staircase ExponentialDecay, logits loss,
     accuracy and CategoricalTruePositives (fresh objects: create them inside a strategy's scope)."""
@@ -192,6 +178,8 @@ def run(args):
     dataset = data.load(
         args.dataset, batch_size=args.batch_size, seed=args.seed, drop_remainder=setup.whole_batches_only
     )
+    if manager is not None:
+        manager.data = [dataset.train]  # its position travels with every checkpoint
     with setup.scope():
         try:
             model = build_model(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)

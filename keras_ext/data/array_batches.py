@@ -8,21 +8,25 @@ import keras
 import numpy as np
 
 from keras_ext._validation import check_positive_int
-from keras_ext.data import epoch_clock
+from keras_ext.data.epoch_order import check_seed
+from keras_ext.data.epoch_order import epoch_permutation
+from keras_ext.data.pass_counter import PassCounter
 
 
 class ArrayBatches(keras.utils.PyDataset):
     """`(x, y)` batches of NumPy arrays; with `shuffle`, each epoch's order is a function of (seed, epoch).
 
-    The order of epoch `e` is `epoch_clock.epoch_permutation(len(x), seed, e)`,
-    where `e` is what `keras_ext.data.pipeline.set_epoch` last set
-    (CheckpointManager and the Trainer set it every epoch): the same order
-    as the tf.data pipeline, so a run resumed at epoch `e` sees the batches
-    an uninterrupted run saw. While no epoch is set, each pass draws a new
-    order (reproducible within a process, not resumable). `fit` and the
-    Trainer accept it on every backend; pass `shuffle=False` to them, since
-    the dataset shuffles itself and their `shuffle=True` would reorder its
-    batches with a generator that does not survive a restart.
+    Pass `e` over the batches (from one `on_epoch_begin` to the next; Keras
+    `fit` and the Trainer call it at the start of every pass) takes the order
+    `epoch_order.epoch_permutation(len(x), seed, e)`. Passes count 0, 1,
+    2, ... in this dataset alone; `set_epoch(e)` makes the next pass epoch
+    `e` (how a resumed run puts it back), and `get_position()` is
+    `{"epoch": e}` of the pass in progress. This is the tf.data pipeline's
+    order, so a run resumed at epoch `e` sees the batches an uninterrupted
+    run saw. `fit` and the Trainer accept it on every backend; pass
+    `shuffle=False` to them, since the dataset shuffles itself and their
+    `shuffle=True` would reorder its batches with a generator that does not
+    survive a restart.
 
     Args:
         x, y, batch_size, shuffle, seed: as for `keras_ext.data.make_pipeline`.
@@ -34,13 +38,13 @@ class ArrayBatches(keras.utils.PyDataset):
     >>> import numpy as np
     >>> from keras_ext.data import ArrayBatches, pipeline
     >>> batches = ArrayBatches(np.zeros((10, 2)), np.arange(10), batch_size=4, shuffle=True, seed=0)
-    >>> len(batches), [len(y) for _, y in batches]
-    (3, [4, 4, 2])
-    >>> pipeline.set_epoch(1)
+    >>> len(batches)
+    3
+    >>> batches.set_epoch(1)
+    >>> batches.on_epoch_begin()
     >>> order = pipeline.epoch_permutation(10, seed=0, epoch=1)
-    >>> bool((np.concatenate([y for _, y in batches]) == order).all())
+    >>> bool((np.concatenate([batches[i][1] for i in range(3)]) == order).all())
     True
-    >>> pipeline.reset_epoch()
     """
 
     def __init__(self, x, y, batch_size, shuffle=False, seed=0, drop_remainder=False, **kwargs):
@@ -56,12 +60,11 @@ class ArrayBatches(keras.utils.PyDataset):
             raise ValueError(
                 f"drop_remainder=True with {len(self.x)} samples and batch_size={batch_size} leaves no batch."
             )
-        self.seed = epoch_clock.check_seed(seed)
+        self.seed = check_seed(seed)
+        self._counter = PassCounter()
         self._lock = threading.Lock()
-        self._order_key = None
+        self._order_epoch = None
         self._order = None
-        # Passes finished while no epoch was set: keys the fallback order.
-        self._draws = 0
         self._next_index = 0
         self._warned = False
 
@@ -81,24 +84,38 @@ class ArrayBatches(keras.utils.PyDataset):
             rows = self._epoch_order()[rows]
         return self.x[rows], self.y[rows]
 
+    def set_epoch(self, epoch):
+        """Make the next pass (the next `on_epoch_begin`) produce epoch `epoch`'s order."""
+        self._counter.set_epoch(epoch)
+
+    def get_position(self):
+        """`{"epoch": e}`: the pass in progress (None before the first)."""
+        return self._counter.get_position()
+
+    def __iter__(self):
+        # A plain `for` over the dataset is one pass, as a new tf.data iterator is.
+        self.on_epoch_begin()
+        for index in range(len(self)):
+            yield self[index]
+        self.on_epoch_end()
+
     def on_epoch_begin(self):
         self._next_index = 0
+        if self.shuffle:
+            self._counter.start_pass()
 
     def on_epoch_end(self):
         self._next_index = 0
-        if epoch_clock.get_epoch() is None:
-            self._draws += 1
 
     def _epoch_order(self):
-        epoch = epoch_clock.get_epoch()
-        key = ("epoch", epoch) if epoch is not None else ("draw", self._draws)
+        # Batches read before any pass began (a model built on the first batch) take
+        # the order of the pass to come.
+        epoch = self._counter.epoch
+        epoch = self._counter.next_epoch if epoch is None else epoch
         with self._lock:
-            if key != self._order_key:
-                if epoch is not None:
-                    order = epoch_clock.epoch_permutation(len(self.x), self.seed, epoch)
-                else:
-                    order = epoch_clock.unset_permutation(len(self.x), self.seed, self._draws)
-                self._order_key, self._order = key, order
+            if epoch != self._order_epoch:
+                self._order = epoch_permutation(len(self.x), self.seed, epoch)
+                self._order_epoch = epoch
             return self._order
 
     def _check_in_order(self, index):

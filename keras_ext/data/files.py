@@ -2,19 +2,22 @@
 
 import gzip
 import os
+import types
 
 import numpy as np
 
 from keras_ext.data.arrays import ImageArrays
 
 # File names of the official Fashion-MNIST (and MNIST) distribution.
-IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_val": "t10k-images-idx3-ubyte",
-    "y_val": "t10k-labels-idx1-ubyte",
-}
-_IDX_DTYPES = {0x08: np.uint8}
+IDX_FILES = types.MappingProxyType(
+    {
+        "x_train": "train-images-idx3-ubyte",
+        "y_train": "train-labels-idx1-ubyte",
+        "x_val": "t10k-images-idx3-ubyte",
+        "y_val": "t10k-labels-idx1-ubyte",
+    }
+)
+_IDX_DTYPES = types.MappingProxyType({0x08: np.uint8})
 
 
 def read_idx(path):

@@ -3,7 +3,7 @@
 import os
 
 from keras_ext.data.digits import load_digits_arrays
-from keras_ext.data.epoch_clock import check_seed
+from keras_ext.data.epoch_order import check_seed
 from keras_ext.data.files import load_idx_directory
 from keras_ext.data.files import load_npz
 from keras_ext.data.files import to_image_arrays

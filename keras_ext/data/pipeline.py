@@ -3,14 +3,14 @@
 Exact resume needs epoch `e` to see the same batches in the same order whether
 the process trained epochs 0..e-1 itself or started at `e` from a checkpoint.
 TensorFlow's `shuffle(..., reshuffle_each_iteration=True)` cannot give that:
-its order depends on how many times *this process* has iterated the dataset.
-So a shuffled `make_pipeline` reads a process-wide epoch number (`set_epoch`)
-each time an iteration starts and permutes the samples with
-`epoch_permutation(num_samples, seed, epoch)`, a NumPy generator keyed by
-`(seed, epoch)`. `keras_ext.callbacks.CheckpointManager` (and the keras_ext
-Trainer) set it at the start of every epoch; until something sets it, each
-new iteration draws a fresh order from `seed` (reproducible in a process,
-like TensorFlow's reshuffling, but not resumable).
+its order depends on how many times *this process* has iterated the dataset,
+and nothing can set it back. So a shuffled `make_pipeline` counts its own
+passes (a `PassCounter` of its own: no state is shared between pipelines or
+kept in the process) and permutes the samples of pass `e` with
+`epoch_permutation(num_samples, seed, e)`. A loop that resumes a run sets
+the count back with the pipeline's `set_epoch(e)` (CheckpointManager does it
+for the pipelines given as its `data`, the Trainer for its `x`); the
+position it saves is `get_position()`.
 
 Where TensorFlow is installed the pipelines are tf.data datasets; where it is
 not (a JAX-only install) they are `ArrayBatches`, a `keras.utils.PyDataset`
@@ -20,33 +20,16 @@ pipeline is built.
 
 import importlib.util
 import math
-import threading
 
 from keras_ext._validation import check_positive_int
 from keras_ext.data.array_batches import ArrayBatches
-from keras_ext.data.epoch_clock import EPOCH_UNSET
-from keras_ext.data.epoch_clock import add_listener
-from keras_ext.data.epoch_clock import check_seed
-from keras_ext.data.epoch_clock import epoch_permutation
-from keras_ext.data.epoch_clock import get_epoch
-from keras_ext.data.epoch_clock import reset_epoch
-from keras_ext.data.epoch_clock import set_epoch
-from keras_ext.data.epoch_clock import unset_permutation
+from keras_ext.data.epoch_order import check_seed
+from keras_ext.data.epoch_order import epoch_permutation
+from keras_ext.data.pass_counter import PassCounter
 
-__all__ = [
-    "EPOCH_UNSET",
-    "epoch_permutation",
-    "get_epoch",
-    "make_pipeline",
-    "reset_epoch",
-    "set_epoch",
-    "tensorflow_available",
-]
+__all__ = ["epoch_permutation", "make_pipeline", "tensorflow_available"]
 
 KINDS = ("auto", "tf.data", "pydataset")
-
-_lock = threading.Lock()
-_epoch_variable = None
 
 
 def tensorflow_available():
@@ -57,32 +40,18 @@ def tensorflow_available():
         return False
 
 
-def _epoch_tf_variable():
-    """A tf.Variable that follows the epoch clock, read by tf.data pipelines inside their graph."""
-    global _epoch_variable
-    import tensorflow as tf
-
-    with _lock:
-        if _epoch_variable is None:
-            # init_scope lifts creation out of any tf.function being traced.
-            with tf.init_scope():
-                variable = tf.Variable(
-                    EPOCH_UNSET, dtype=tf.int64, trainable=False, name="keras_ext_data_epoch"
-                )
-            add_listener(variable.assign)
-            _epoch_variable = variable
-        return _epoch_variable
-
-
 def make_pipeline(x, y, batch_size, shuffle=False, seed=0, kind="auto", drop_remainder=False):
     """Batch `(x, y)` into a pipeline `fit` and the keras_ext Trainer accept on any backend.
 
-    With `shuffle=True` the samples of every epoch are permuted by
-    `epoch_permutation(len(x), seed, epoch)`, where `epoch` is what
-    `set_epoch` last set (CheckpointManager sets it each epoch), so epoch
-    `e` has the same batches in a fresh process as in an uninterrupted run.
-    When no epoch is set, every iteration draws a new order from `seed`.
-    The pipeline reports its length (number of batches) to Keras.
+    With `shuffle=True` the samples of pass `e` over the data are permuted
+    by `epoch_permutation(len(x), seed, e)`: passes count 0, 1, 2, ... in
+    the pipeline itself, and `set_epoch(e)` makes the next pass epoch `e`
+    (how a resumed run puts the pipeline back where it was). So a run
+    gets the same batches with or without a checkpointer, and a resumed
+    one the batches it would have had. The pipeline reports its length
+    (number of batches) to Keras, and has `set_epoch(epoch)` and
+    `get_position()` (`{"epoch": e}`, the pass in progress) whatever its
+    kind.
 
     Args:
         x: array of samples (first axis indexes samples).
@@ -121,35 +90,30 @@ def _tf_data_pipeline(x, y, batch_size, shuffle, seed, drop_remainder):
         raise ValueError(
             f"drop_remainder=True with {len(x)} samples and batch_size={batch_size} leaves no batch."
         )
+    counter = PassCounter()
     if not shuffle:
         ds = tf.data.Dataset.from_tensor_slices((x, y))
-        return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+        return _with_position(ds, counter)
 
     num_samples = len(x)
     images = tf.convert_to_tensor(x)
     labels = tf.convert_to_tensor(y)
-    clock = _epoch_tf_variable()
 
-    # One element per iteration: the epoch, read when the iteration starts.
-    epoch = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(lambda _: clock.read_value())
-    # Fallback when no epoch is set: a number drawn afresh for every iteration.
-    fresh = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    def order(_):
+        # Runs once per pass, when its iterator is first read. The permutation is
+        # NumPy's, so the PyDataset pipeline (no TensorFlow) matches it.
+        return epoch_permutation(num_samples, seed, counter.start_pass())
 
-    def order(epoch_value, fresh_value):
-        # The permutation is NumPy's, so the PyDataset pipeline (no TensorFlow) matches it.
-        if epoch_value >= 0:
-            return epoch_permutation(num_samples, seed, int(epoch_value))
-        return unset_permutation(num_samples, seed, int(fresh_value) % 2**63)
-
-    def permuted_indices(epoch_value, fresh_value):
-        indices = tf.numpy_function(order, [epoch_value, fresh_value], tf.int64, stateful=False)
+    def permuted_indices(start):
+        indices = tf.numpy_function(order, [start], tf.int64, stateful=True)
         indices.set_shape([num_samples])
         return tf.data.Dataset.from_tensor_slices(indices)
 
     # The samples are gathered one by one and then batched, not the other way round: a
     # map after the batch would hide the batch size from tf.distribute and keras.distribution.
     ds = (
-        tf.data.Dataset.zip((epoch, fresh))
+        tf.data.Dataset.from_tensors(tf.constant(0, tf.int64))
         .flat_map(permuted_indices)
         .map(
             lambda index: (tf.gather(images, index), tf.gather(labels, index)),
@@ -158,4 +122,11 @@ def _tf_data_pipeline(x, y, batch_size, shuffle, seed, drop_remainder):
         .batch(batch_size, drop_remainder=drop_remainder)
         .apply(tf.data.experimental.assert_cardinality(batches))
     )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return _with_position(ds.prefetch(tf.data.AUTOTUNE), counter)
+
+
+def _with_position(ds, counter):
+    """Give a tf.data pipeline the position methods every keras_ext pipeline has."""
+    ds.set_epoch = counter.set_epoch
+    ds.get_position = counter.get_position
+    return ds

@@ -17,6 +17,11 @@ def _is_tf_dataset(x):
     return isinstance(x, tf.data.Dataset)
 
 
+def _is_grain_dataset(x):
+    """A Grain `MapDataset`, `IterDataset` or `DataLoader` (told apart without importing Grain)."""
+    return type(x).__module__.split(".")[0] == "grain" and hasattr(x, "__iter__")
+
+
 def unpack(element, where, need_y=True):
     """Split a data element into (x, y, sample_weight), with a clear error for other structures."""
     if isinstance(element, (tuple, list)) and 1 <= len(element) <= 3:
@@ -46,7 +51,8 @@ class BatchSource:
     """Iterable of epochs: `epoch_batches(epoch)` yields (x, y, sample_weight) batches.
 
     Arrays are sliced into batches (reshuffled per epoch when `shuffle`);
-    a tf.data Dataset is iterated as it is (it shuffles itself); a
+    a tf.data Dataset or a Grain dataset is iterated as it is (it shuffles
+    itself); a
     `keras.utils.PyDataset` is indexed (in shuffled batch order when
     `shuffle`) and told `on_epoch_end()`.
     """
@@ -71,13 +77,20 @@ class BatchSource:
         # resumed at epoch e in a new process sees the batches it would have seen.
         self.seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
         self.epoch = 0
-        if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset):
+        if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset) or _is_grain_dataset(x):
             if y is not None or sample_weight is not None:
                 raise ValueError(
                     f"When {where} is a dataset it must carry the targets: pass y=None and "
                     f"sample_weight=None (got y of type {type(y).__name__})."
                 )
-            self.kind = "dataset" if _is_tf_dataset(x) else "pydataset"
+            self.kind = (
+                "dataset"
+                if _is_tf_dataset(x)
+                else "pydataset"
+                if isinstance(x, keras.utils.PyDataset)
+                else "grain"
+            )
+            self.pipeline = x  # the user's object, whose position the loop keeps
             if self.kind == "dataset" and self.class_weight is not None:
                 x = x.map(_class_weight_map_fn(self.class_weight, where))
             self.data = x
@@ -108,18 +121,10 @@ class BatchSource:
         self.num_batches = math.ceil(n / self.batch_size)
 
     def set_epoch(self, epoch):
-        """Select the epoch whose order the next `epoch_batches()` yields (None: after training).
-
-        For a tf.data or PyDataset source it also sets keras_ext.data's epoch
-        clock, which keras_ext's shuffled pipelines of either kind read (see
-        `keras_ext.data.pipeline`).
-        """
-        if epoch is not None:
-            self.epoch = epoch
-        if self.kind in ("dataset", "pydataset"):
-            from keras_ext.data import pipeline
-
-            pipeline.set_epoch(epoch)
+        """Select the epoch whose order the next `epoch_batches()` yields (arrays, and a
+        PyDataset's batch order with `shuffle`). A dataset's own order is kept in step
+        by the loop's progress record, not here."""
+        self.epoch = epoch
 
     def permutation(self, count):
         """This epoch's order of `count` items."""
@@ -135,8 +140,10 @@ class BatchSource:
         """
         if self.kind == "arrays":
             return tuple(None if a is None else a[: self.batch_size] for a in self.arrays)
-        if self.kind == "pydataset":
+        if self.kind == "pydataset" or (self.kind == "grain" and hasattr(self.data, "__getitem__")):
             return unpack(self.data[0], self.where, self.need_y)
+        if self.kind == "grain":
+            return None  # an IterDataset or DataLoader: the model is built on the first batch
         import tensorflow as tf
 
         specs = tf.nest.flatten(self.data.element_spec)
@@ -153,16 +160,28 @@ class BatchSource:
     def _dataset_length(data):
         if isinstance(data, keras.utils.PyDataset):
             return len(data)
+        if _is_grain_dataset(data):
+            try:
+                return len(data)
+            except TypeError:  # an IterDataset or DataLoader has no length
+                return None
         cardinality = int(data.cardinality())
         return cardinality if cardinality >= 0 else None
 
     def epoch_batches(self):
-        if self.kind == "dataset":
+        if self.kind in ("dataset", "grain"):
+            # A new iterator per epoch, as fit makes: a Grain dataset's order is then
+            # the same function of its seed in every pass and in every process.
             for element in self.data:
-                yield unpack(element, self.where, self.need_y)
+                batch = unpack(element, self.where, self.need_y)
+                # tf.data carries class weights in a map of its own (see __init__).
+                yield batch if self.kind == "dataset" else self._weighted(batch)
         elif self.kind == "pydataset":
             # As in `fit`, `shuffle` shuffles the order of a PyDataset's batches.
             order = self.permutation(len(self.data)) if self.shuffle else range(len(self.data))
+            # As Keras's adapter does: a pass starts with on_epoch_begin (keras_ext's
+            # pipelines count their passes there).
+            getattr(self.data, "on_epoch_begin", lambda: None)()
             for index in order:
                 yield self._weighted(unpack(self.data[int(index)], self.where, self.need_y))
             self.data.on_epoch_end()

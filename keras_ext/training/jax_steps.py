@@ -1,19 +1,19 @@
-"""JAX train/test/predict steps of the Trainer: jit-compiled, stateless, with donated state.
+"""`JaxSteps`: the Trainer's steps on JAX: jit-compiled, stateless, with donated state.
 
 The model's variables are handed to the step as arrays and the updated
 arrays come back (`stateless_call`, `jax.value_and_grad`,
 `optimizer.stateless_apply`), as Keras's own JAX `fit` does. The state
 buffers are donated, so XLA updates them in place instead of copying.
+Between steps the state lives here, not in the variables; Keras gets it
+back after every step (`publish_state`) and the variables at the end of an
+epoch.
 """
-
-import collections
 
 import jax
 import keras
+import numpy as np
 
 from keras_ext import _keras_internals
-
-Steps = collections.namedtuple("Steps", ["train", "test", "predict"])
 
 
 def model_state(model, with_optimizer=True):
@@ -50,15 +50,102 @@ def _update_metrics(model, loss_tracker, metric_vars, loss, x, y, y_pred, sample
     return logs, new_vars
 
 
-def make_steps(model, loss_tracker, jit=True):
-    """Return the `Steps` (train, test, predict) on explicit state, jitted if `jit`.
+class JaxSteps:
+    """The Trainer's train, test and predict steps on JAX, each a named method on NumPy batches.
 
-    There is no multi-step function: with `steps_per_execution` the Trainer
+    There is no multi-step program: with `steps_per_execution` the Trainer
     calls the jitted step once per batch, as Keras's JAX `fit` does. On CPU
     one XLA program of several steps ran slower than the same steps called
     one by one (SimpleCNN, batch 32: about 2x slower unrolled, 10x slower
     as a `jax.lax.scan`).
     """
+
+    # One execution's batches are trained one call each (see above), and there is
+    # no iterator to pull from inside a program.
+    stacks_batches = False
+    pulls_from_iterator = False
+
+    def __init__(self, model, loss_tracker, mode="graph"):
+        """`mode="eager"` runs the steps without `jax.jit`; "graph" and "xla" jit them."""
+        self.model = model
+        train, test, predict = _step_functions(model, loss_tracker)
+        if mode != "eager":
+            train, test = jax.jit(train, donate_argnums=0), jax.jit(test, donate_argnums=0)
+            predict = jax.jit(predict)
+        self._train, self._test, self._predict = train, test, predict
+        self._state = model_state(model)
+        self._test_state = None
+
+    # ------------------------------------------------------------ training
+    def begin_epoch(self):
+        """Take the variables' values (a callback may have assigned some between epochs)."""
+        self._state = model_state(self.model)
+
+    def train(self, x, y, sample_weight, need_logs=True):
+        """Train on one batch; return its logs (JAX computes them anyway)."""
+        logs, self._state = self._train(self._state, *_batch(x, y, sample_weight))
+        publish_state(self.model, self._state)
+        return logs
+
+    def end_epoch(self):
+        self.model.jax_state_sync()
+
+    def end_fit(self):
+        """However fit ends: the variables get the step's arrays back (theirs were donated)."""
+        _keras_internals.sync_jax_state(self.model)
+
+    # ------------------------------------------------------------ evaluation
+    def begin_test(self):
+        self._test_state = None
+
+    def test(self, x, y, sample_weight):
+        if self._test_state is None:
+            self._test_state = model_state(self.model, with_optimizer=False)
+        logs, state = self._test(self._test_state, *_batch(x, y, sample_weight))
+        self._test_state = state
+        # Callbacks that read the model mid-evaluation get these arrays (the
+        # ones they held before were donated to the step).
+        publish_state(self.model, (state[0], state[1], None, state[2]))
+        return logs
+
+    def end_test(self):
+        state, self._test_state = self._test_state, None
+        if state is None:
+            return
+        model = self.model
+        for variables, values in zip(
+            (model.trainable_variables, model.non_trainable_variables, model.metrics_variables),
+            state,
+            strict=True,
+        ):
+            for variable, value in zip(variables, values, strict=True):
+                variable.assign(value)
+        _keras_internals.mark_jax_state_synced(model)
+
+    def predict(self, x):
+        model = self.model
+        state = (
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+        )
+        return self._predict(state, _to_numpy(x))
+
+
+def _to_numpy(value):
+    return None if value is None else np.asarray(value)
+
+
+def _batch(x, y, sample_weight):
+    """A batch for the steps: NumPy arrays, split over the devices under a `keras.distribution`
+    (`DataParallel`), as Keras's JAX `fit` places them."""
+    batch = (_to_numpy(x), _to_numpy(y), _to_numpy(sample_weight))
+    if keras.distribution.distribution() is None:
+        return batch
+    return _keras_internals.jax_distribute_batch(batch)
+
+
+def _step_functions(model, loss_tracker):
+    """The (train, test, predict) functions on explicit state, not yet jitted."""
     optimizer = model.optimizer
     compute_loss_and_updates = _keras_internals.jax_compute_loss_and_updates(model)
     grad_fn = jax.value_and_grad(compute_loss_and_updates, has_aux=True)
@@ -99,10 +186,4 @@ def make_steps(model, loss_tracker, jit=True):
         y_pred, _ = model.stateless_call(trainable, non_trainable, x, training=False)
         return y_pred
 
-    if not jit:
-        return Steps(train_step, test_step, predict_step)
-    return Steps(
-        jax.jit(train_step, donate_argnums=0),
-        jax.jit(test_step, donate_argnums=0),
-        jax.jit(predict_step),
-    )
+    return train_step, test_step, predict_step

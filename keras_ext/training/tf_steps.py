@@ -1,18 +1,12 @@
-"""TensorFlow train/test/predict steps of the Trainer: eager, tf.function, or XLA-compiled."""
+"""`TensorFlowSteps`: the Trainer's steps on TensorFlow: eager, tf.function, or XLA-compiled."""
 
-import collections
 import warnings
 
+import numpy as np
 import tensorflow as tf
 
 from keras_ext.training.batches import unpack
 from keras_ext.training.targets import check_targets
-
-Steps = collections.namedtuple(
-    "Steps", ["train", "test", "predict", "silent_train", "train_chunk", "train_iterator"]
-)
-
-MODES = ("eager", "graph", "xla")
 
 
 def _unscale_for_tracking(loss):
@@ -26,15 +20,72 @@ def _batch_size(x):
     return tf.shape(tf.nest.flatten(x)[0])[0]
 
 
-def make_steps(model, loss_tracker, mode):
-    """Return the `Steps` for `mode`.
+class TensorFlowSteps:
+    """The Trainer's train, test and predict steps on TensorFlow, each a named method.
 
-    `train`, `test`, `predict` and `silent_train` take one batch;
-    `silent_train` trains like `train` but returns nothing, so the metric
-    results are not computed every step when no callback reads per-batch
-    logs. For `steps_per_execution`, `train_chunk(xs, ys, sws, need_logs)`
-    trains on batches stacked along a new first axis, and
-    `train_iterator(iterator, count, need_logs)` pulls up to `count`
+    The state lives in the variables: the steps update them in place, so
+    nothing needs syncing between steps, epochs or fits. Under a
+    `tf.distribute` strategy each step runs per replica with `strategy.run`.
+    """
+
+    # One execution's same-shaped batches are stacked and trained in one call, and
+    # tf.data batches are pulled from their iterator inside the compiled function.
+    stacks_batches = True
+    pulls_from_iterator = True
+
+    def __init__(self, model, loss_tracker, mode):
+        functions = _step_functions(model, loss_tracker, mode)
+        self._train, self._silent_train, self._test, self._predict, self._chunk, self._iterator = functions
+
+    def begin_epoch(self):
+        pass
+
+    def train(self, x, y, sample_weight, need_logs=True):
+        """Train on one batch; return its logs, or None when `need_logs` is false (no metric read)."""
+        if need_logs:
+            return self._train(x, y, sample_weight)
+        return self._silent_train(x, y, sample_weight)
+
+    def train_stacked(self, batches, need_logs):
+        """Train on same-shaped batches, stacked along a new first axis, in one call; return logs or None."""
+        stacked = tuple(
+            None if batches[0][i] is None else np.stack([np.asarray(b[i]) for b in batches]) for i in range(3)
+        )
+        return self._chunk(*stacked, need_logs)[1]
+
+    def train_from_iterator(self, iterator, count, need_logs):
+        """Pull up to `count` batches from a tf.data (or distributed) iterator and train on them,
+        inside one compiled call; return (steps trained, logs or None)."""
+        done, logs = self._iterator(iterator, tf.constant(count), need_logs)
+        return int(done), logs
+
+    def end_epoch(self):
+        pass
+
+    def end_fit(self):
+        pass
+
+    def begin_test(self):
+        pass
+
+    def test(self, x, y, sample_weight):
+        return self._test(x, y, sample_weight)
+
+    def end_test(self):
+        pass
+
+    def predict(self, x):
+        return self._predict(x)
+
+
+def _step_functions(model, loss_tracker, mode):
+    """Return the compiled (train, silent train, test, predict, train chunk, train iterator) for `mode`.
+
+    The one-batch functions take `(x, y, sample_weight)`; the silent train
+    trains like train but returns nothing, so the metric results are not
+    computed every step when no callback reads per-batch logs. For
+    `steps_per_execution`, the chunk function trains on batches stacked
+    along a new first axis, and the iterator function pulls up to `count`
     batches from a tf.data (or distributed) iterator inside the compiled
     function; both return (steps trained, logs or None).
     """
@@ -118,11 +169,11 @@ def make_steps(model, loss_tracker, mode):
         trained, _ = tf.while_loop(cond, body, (tf.constant(0), iterator.get_next_as_optional()))
         return trained, model.get_metrics_result() if need_logs else None
 
-    return Steps(
+    return (
         compiled(distributed(train_replica)),
+        train,
         compiled(distributed(test_replica)),
         compiled(distributed(predict_replica, returns_logs=False)),
-        train,
         # The loops call the (XLA-compiled, with mode="xla") one-step function;
         # iterator ops cannot be XLA-compiled themselves.
         compiled(train_chunk, jit_compile=False),

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from keras_ext import _keras_internals
-from keras_ext import _resume_state as resume_state
+from keras_ext import _progress as progress
 from keras_ext._validation import check_positive_int
 from keras_ext.training.batches import BatchSource
 from keras_ext.training.batches import same_shape_runs
@@ -36,8 +36,8 @@ class Trainer:
     with the given optimizer, loss and metrics, so `model.evaluate`,
     `model.save` and callbacks see the same objects.
 
-    Resuming: each `fit` owns a `ResumeState` (the model's one handle
-    `model._keras_ext_resume`, cleared however `fit` ends) through which a
+    Resuming: each `fit` owns a `TrainingProgress` (the model's one handle
+    `model._keras_ext_progress`, cleared however `fit` ends) through which a
     callback such as keras_ext's CheckpointManager says where to continue:
     after `on_train_begin` the Trainer starts at its `initial_epoch` and
     skips its `initial_step` batches of that epoch without training on
@@ -84,8 +84,9 @@ class Trainer:
         self.mode = mode
         self.steps_per_execution = check_positive_int("steps_per_execution", steps_per_execution)
         self.backend = keras.backend.backend()
-        if self.backend not in ("tensorflow", "jax"):
-            raise ValueError(f"Trainer supports the tensorflow and jax backends, not {self.backend!r}.")
+        # The one place the backend is looked at: everything backend-specific is a
+        # method of the steps (TensorFlowSteps, JaxSteps), as Keras has a trainer per backend.
+        self._step_class = _step_class(self.backend)
         self.strategy = self._strategy_in_scope()
         with self._scope():
             # The Trainer runs its own steps; this compile gives the model the same
@@ -99,8 +100,7 @@ class Trainer:
             raise RuntimeError(
                 "Unexpected Keras internals: the first compiled metric is not the loss tracker."
             )
-        self._steps = None
-        self._state = None
+        self._steps = None  # TensorFlowSteps or JaxSteps, made on the first batch
 
     # ------------------------------------------------------------------ public
     def fit(
@@ -156,9 +156,11 @@ class Trainer:
         model = self.model
         # Before the callbacks see the model, so those taking part in checkpoints
         # (set_model registers them) find this fit's state.
-        loop_state = resume_state.of(model, create=True)
+        loop_state = progress.of(model, create=True)
         loop_state.clear()
         loop_state.skips_batches = True
+        # Arrays need nothing: the Trainer orders them by (seed, epoch) itself.
+        loop_state.add_pipelines([] if source.kind == "arrays" else [source.pipeline])
         callback_list = keras.callbacks.CallbackList(
             callbacks,
             add_history=True,
@@ -188,8 +190,8 @@ class Trainer:
             # step's arrays back (the ones they held were donated to it).
             loop_state.clear()
             loop_state.skips_batches = False
-            if self.backend == "jax":
-                _keras_internals.sync_jax_state(model)
+            if self._steps is not None:
+                self._steps.end_fit()
         return model.history
 
     def _fit_epochs(
@@ -219,6 +221,7 @@ class Trainer:
         for epoch in range(first_epoch, epochs):
             model.reset_metrics()
             source.set_epoch(epoch)
+            loop_state.begin_epoch(epoch)
             callback_list.on_epoch_begin(epoch)
             self._run_train_epoch(source, steps, callback_list, skip)
             skip = 0
@@ -230,7 +233,6 @@ class Trainer:
             if model.stop_training:
                 break
         callback_list.on_train_end(logs=epoch_logs)
-        source.set_epoch(None)
 
     def evaluate(
         self,
@@ -275,8 +277,8 @@ class Trainer:
     # --------------------------------------------------------------- epochs
     def _run_train_epoch(self, source, steps, callback_list, skip):
         model = self.model
-        if self.backend == "jax" and self._steps is not None:
-            self._refresh_jax_state()
+        if self._steps is not None:
+            self._steps.begin_epoch()
         # Keras converts every batch's logs to Python numbers before calling batch
         # hooks, which waits for the step to finish; skip that when no callback listens.
         batch_hooks = _has_batch_hooks(callback_list, "train")
@@ -296,14 +298,13 @@ class Trainer:
                 break
         if trained == 0 and skip == 0:
             raise ValueError("The training data yielded no batches: check `x` and `steps_per_epoch`.")
-        if self.backend == "jax":
-            model.jax_state_sync()
+        if self._steps is not None:
+            self._steps.end_epoch()
 
     def _evaluate_source(self, source, steps, callback_list):
         model = self.model
         model.reset_metrics()
         callback_list.on_test_begin()
-        state = None
         batch_hooks = _has_batch_hooks(callback_list, "test")
         for step, batch in enumerate(self._batches(source)):
             if steps is not None and step >= steps:
@@ -311,17 +312,13 @@ class Trainer:
             if batch_hooks:
                 callback_list.on_test_batch_begin(step)
             self._ensure_built(*batch)
-            if self.backend == "jax":
-                logs, state = self._jax_test_batch(state, *batch)
-            else:
-                logs = self._steps[1](*batch)
+            if step == 0:
+                self._steps.begin_test()
+            logs = self._steps.test(*batch)
             if batch_hooks:
                 callback_list.on_test_batch_end(step, logs)
-        if self.backend == "jax" and state is not None:
-            _assign(model.trainable_variables, state[0])
-            _assign(model.non_trainable_variables, state[1])
-            _assign(model.metrics_variables, state[2])
-            _keras_internals.mark_jax_state_synced(model)
+        if self._steps is not None:
+            self._steps.end_test()
         logs = self._logs_to_floats(model.get_metrics_result())
         callback_list.on_test_end(logs)
         return logs
@@ -358,7 +355,7 @@ class Trainer:
                     step,
                     lambda need_logs, batch=batch: (1, self._train_batch(*batch, need_logs=need_logs)),
                 )
-        elif self.backend == "tensorflow" and (source.kind == "dataset" or self._distributed):
+        elif self._step_class.pulls_from_iterator and (source.kind == "dataset" or self._distributed):
             yield from self._iterator_executions(source, steps, skip)
         else:
             for begin, batches in source.epoch_chunks(spe, skip, steps):
@@ -370,8 +367,6 @@ class Trainer:
 
     def _iterator_executions(self, source, steps, skip):
         """Executions that pull their batches from a tf.data iterator inside the compiled function."""
-        import tensorflow as tf
-
         if self._distributed:
             from keras_ext.training.distributed import distributed_dataset
 
@@ -394,8 +389,7 @@ class Trainer:
         trained = [0]
 
         def execute(need_logs, count):
-            done, logs = self._steps.train_iterator(iterator, tf.constant(count), need_logs)
-            trained[0] = int(done)
+            trained[0], logs = self._steps.train_from_iterator(iterator, count, need_logs)
             return trained[0], logs
 
         while steps is None or step < steps:
@@ -418,16 +412,13 @@ class Trainer:
         """
         logs = None
         for run in same_shape_runs(batches):
-            if len(run) == 1 or self.backend == "jax":
-                # JAX: one jitted call per batch (see jax_steps.make_steps for why).
+            self._prepare_steps(*run[0])
+            if len(run) == 1 or not self._steps.stacks_batches:
+                # JAX: one jitted call per batch (see JaxSteps for why).
                 for batch in run:
                     logs = self._train_batch(*batch, need_logs=need_logs)
                 continue
-            self._prepare_steps(*run[0])
-            stacked = tuple(
-                None if run[0][i] is None else np.stack([_to_numpy(b[i]) for b in run]) for i in range(3)
-            )
-            _, logs = self._steps.train_chunk(*stacked, need_logs)
+            logs = self._steps.train_stacked(run, need_logs)
         return len(batches), logs
 
     def _ensure_built(self, x, y, sample_weight):
@@ -446,26 +437,11 @@ class Trainer:
         if y is not None:
             _keras_internals.symbolic_build(model, x, y, sample_weight)
         self.optimizer.build(model.trainable_variables)
-        if self.backend == "jax":
-            from keras_ext.training import jax_steps
-
-            self._steps = jax_steps.make_steps(model, self.loss_tracker, jit=self.mode != "eager")
-            self._refresh_jax_state()
-        else:
-            from keras_ext.training import tf_steps
-
-            self._steps = tf_steps.make_steps(model, self.loss_tracker, self.mode)
+        self._steps = self._step_class(model, self.loss_tracker, self.mode)
 
     def _train_batch(self, x, y, sample_weight, need_logs=True):
         self._prepare_steps(x, y, sample_weight)
-        if self.backend == "jax":
-            x, y, sample_weight = _jax_batch(x, y, sample_weight)
-            logs, self._state = self._steps[0](self._state, x, y, sample_weight)
-            from keras_ext.training.jax_steps import publish_state
-
-            publish_state(self.model, self._state)
-            return logs
-        return self._steps[0 if need_logs else 3](x, y, sample_weight)
+        return self._steps.train(x, y, sample_weight, need_logs)
 
     def _prepare_steps(self, x, y, sample_weight):
         """Build the steps on the first batch, and again when a callback asks for it."""
@@ -473,40 +449,16 @@ class Trainer:
         if self._retrace_requested():
             # A callback changed a value the compiled step holds as a constant
             # (keras_ext's ReduceLROnPlateau on JAX): compile the steps again.
-            resume_state.of(self.model).retrace = False
+            progress.of(self.model).retrace = False
             self._steps = None
             self._ensure_built(x, y, sample_weight)
 
     def _retrace_requested(self):
-        loop_state = resume_state.of(self.model)
+        loop_state = progress.of(self.model)
         return loop_state is not None and loop_state.retrace
 
-    def _jax_test_batch(self, state, x, y, sample_weight):
-        from keras_ext.training.jax_steps import model_state
-
-        if state is None:
-            state = model_state(self.model, with_optimizer=False)
-        logs, state = self._steps[1](state, *_jax_batch(x, y, sample_weight))
-        # Callbacks that read the model mid-evaluation get these arrays (the
-        # ones they held before were donated to the step).
-        from keras_ext.training.jax_steps import publish_state
-
-        publish_state(self.model, (state[0], state[1], None, state[2]))
-        return logs, state
-
     def _predict_batch(self, x):
-        if self.backend == "jax":
-            state = (
-                [v.value for v in self.model.trainable_variables],
-                [v.value for v in self.model.non_trainable_variables],
-            )
-            return self._steps[2](state, _to_numpy(x))
-        return self._steps[2](x)
-
-    def _refresh_jax_state(self):
-        from keras_ext.training.jax_steps import model_state
-
-        self._state = model_state(self.model)
+        return self._steps.predict(x)
 
     # -------------------------------------------------------------- helpers
     def _validation_source(self, validation_data, batch_size):
@@ -544,16 +496,11 @@ def _has_batch_hooks(callback_list, kind):
     names = (f"on_{kind}_batch_begin", f"on_{kind}_batch_end")
     if kind == "train":
         names += ("on_batch_begin", "on_batch_end")
-    return any(_overrides(callback, name) for callback in callback_list.callbacks for name in names)
-
-
-def _overrides(callback, name):
-    """Whether `callback` has its own `name` hook: in its class, or set on the instance
-    (as `LambdaCallback` does)."""
-    base = getattr(keras.callbacks.Callback, name)
-    if hasattr(base, "_is_default"):  # Keras marks its do-nothing hooks, as CallbackList reads
-        return not getattr(getattr(callback, name), "_is_default", False)
-    return getattr(type(callback), name) is not base or name in vars(callback)
+    return any(
+        _keras_internals.overrides_hook(callback, name)
+        for callback in callback_list.callbacks
+        for name in names
+    )
 
 
 def _pythonify(logs):
@@ -568,19 +515,13 @@ def _pythonify(logs):
     return result
 
 
-def _jax_batch(x, y, sample_weight):
-    """A batch for the JAX steps: NumPy arrays, split over the devices under a `keras.distribution`
-    (`DataParallel`), as Keras's JAX `fit` places them."""
-    batch = (_to_numpy(x), _to_numpy(y), _to_numpy(sample_weight))
-    if keras.distribution.distribution() is None:
-        return batch
-    return _keras_internals.jax_distribute_batch(batch)
+def _step_class(backend):
+    if backend == "jax":
+        from keras_ext.training.jax_steps import JaxSteps
 
+        return JaxSteps
+    if backend == "tensorflow":
+        from keras_ext.training.tf_steps import TensorFlowSteps
 
-def _to_numpy(value):
-    return None if value is None else np.asarray(value)
-
-
-def _assign(variables, values):
-    for variable, value in zip(variables, values, strict=True):
-        variable.assign(value)
+        return TensorFlowSteps
+    raise ValueError(f"Trainer supports the tensorflow and jax backends, not {backend!r}.")

@@ -7,7 +7,7 @@ on whatever KERAS_BACKEND says, with a CheckpointManager(save_freq=4) on
 `--kill` (only a step the run has not restored, so a resumed run's
 fast-forward cannot trigger it). A run that finishes saves its variables
 to `--weights` and prints the epochs it trained. `--reference` trains the
-same job without a manager (the pipeline told its epoch directly): the
+same job without a manager (the pipeline counts its own epochs): the
 independent reference run.
 """
 
@@ -47,11 +47,12 @@ def main(argv=None):
 
     train, validation = setup.digits_pipelines(seed=0)
     model = setup.make_model(seed=0)
-    if args.reference:
-        callbacks = [setup.SetDataEpoch()]
-    else:
+    callbacks = []
+    if not args.reference:
         callbacks = [
-            CheckpointManager(args.directory, save_freq=4, max_to_keep=3, async_write=args.async_write)
+            CheckpointManager(
+                args.directory, save_freq=4, max_to_keep=3, async_write=args.async_write, data=train
+            )
         ]
     callbacks += [LearningRateLogger(), KillAtStep()]
     history = model.fit(

@@ -29,6 +29,10 @@ PUBLIC = {
 }
 
 
+# CheckpointManager's `data` is the pipeline fit iterates.
+LIVE_ARGUMENTS = {"CheckpointManager": ("data",)}
+
+
 def test_every_public_callback_has_an_example():
     assert set(PUBLIC) == set(EXAMPLES)
 
@@ -40,7 +44,8 @@ def test_config_is_complete_and_round_trips(name, tmp_path, monkeypatch):
     original = cls(**EXAMPLES[name])
     config = original.get_config()
     params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    assert sorted(config) == sorted(params)
+    # Live objects, like the model, are not part of a config.
+    assert sorted(config) == sorted(p for p in params if p not in LIVE_ARGUMENTS.get(name, ()))
     for key, value in EXAMPLES[name].items():  # each argument kept as a same-named attribute
         assert getattr(original, key) == value == config[key]
     json.dumps(config)

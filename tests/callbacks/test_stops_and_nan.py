@@ -121,12 +121,12 @@ def _resumed_at_step_12(directory):
 
 
 def _assert_nothing_left(model):
-    from keras_ext import _resume_state
+    from keras_ext import _progress
 
     left = [name for name in vars(model) if name.startswith("_keras_ext")]
     assert "draw_or_train" not in getattr(model.train_function, "__name__", "")
-    assert left in ([], [_resume_state.ATTRIBUTE]), left
-    state = _resume_state.of(model)
+    assert left in ([], [_progress.ATTRIBUTE]), left
+    state = _progress.of(model)
     if state is not None:
         assert (state.initial_epoch, state.initial_step, state.fast_forward) == (None, 0, None)
         # Left True, a later Keras fit would be taken for a loop that skips batches itself.

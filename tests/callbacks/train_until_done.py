@@ -92,7 +92,7 @@ def main(argv=None):
 
         strategy = tf.distribute.MirroredStrategy(split_cpu(2))
 
-    from keras_ext._resume_state import is_fast_forwarded
+    from keras_ext._progress import is_fast_forwarded
     from keras_ext.callbacks import CheckpointManager
     from keras_ext.callbacks import LearningRateLogger
     from tests.callbacks import training_setup as setup
@@ -131,11 +131,13 @@ def main(argv=None):
     with strategy.scope():
         model = setup.make_model(seed=0)
     callbacks = []
-    if args.reference:
-        callbacks.append(setup.SetDataEpoch())
-    else:
+    if not args.reference:
         manager = CheckpointManager(
-            args.directory, save_freq=args.save_freq, max_to_keep=3, async_write=args.async_write
+            args.directory,
+            save_freq=args.save_freq,
+            max_to_keep=3,
+            async_write=args.async_write,
+            data=train,
         )
         if kind == "write":
             manager._before_commit = lambda step, path: _kill_now() if step == value else None

@@ -75,20 +75,6 @@ def optimizer_state(model):
     return [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
 
 
-class SetDataEpoch(keras.callbacks.Callback):
-    """Reference runs without a CheckpointManager: give the pipeline its epoch, as the manager does."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        from keras_ext.data import pipeline
-
-        pipeline.set_epoch(epoch)
-
-    def on_train_end(self, logs=None):
-        from keras_ext.data import pipeline
-
-        pipeline.reset_epoch()
-
-
 class CrashAtStep(keras.callbacks.Callback):
     """Raise at the end of global step `step` (after every callback before it has run)."""
 
@@ -101,7 +87,7 @@ class CrashAtStep(keras.callbacks.Callback):
         self.seen = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        from keras_ext._resume_state import is_fast_forwarded
+        from keras_ext._progress import is_fast_forwarded
 
         if is_fast_forwarded(self._model, getattr(self, "_epoch", None), batch):
             return

@@ -200,7 +200,7 @@ def test_terminate_on_nan_stops_and_says_so(capsys):
 
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_resume_point_set_by_a_callback_skips_trained_batches(shuffle):
-    """The ResumeState's `initial_epoch` and `initial_step` give an exact mid-epoch resume.
+    """The TrainingProgress's `initial_epoch` and `initial_step` give an exact mid-epoch resume.
 
     With `shuffle` the order of epoch e is a function of (seed, e), so a new
     Trainer (a new process, say) resuming at epoch 1 sees epoch 1's batches.
@@ -216,9 +216,9 @@ def test_resume_point_set_by_a_callback_skips_trained_batches(shuffle):
             self.epoch, self.step = epoch, step
 
         def on_train_begin(self, logs=None):
-            from keras_ext import _resume_state
+            from keras_ext import _progress
 
-            loop_state = _resume_state.of(self.model)
+            loop_state = _progress.of(self.model)
             assert loop_state.skips_batches
             loop_state.initial_epoch, loop_state.initial_step = self.epoch, self.step
 

@@ -288,9 +288,9 @@ def test_steps_per_execution_resumes_mid_epoch_exactly():
 
     class ResumeAt(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            from keras_ext import _resume_state
+            from keras_ext import _progress
 
-            loop_state = _resume_state.of(self.model)
+            loop_state = _progress.of(self.model)
             loop_state.initial_epoch, loop_state.initial_step = 1, 1
 
     args = _compile_args()  # one optimizer throughout: its state stands in for a checkpoint's
@@ -326,3 +326,28 @@ def test_bad_steps_per_execution_is_a_clear_error():
     _, model = _pair()
     with pytest.raises(ValueError, match="steps_per_execution=0"):
         Trainer(model, steps_per_execution=0, **_compile_args())
+
+
+def test_a_grain_dataset_trains_as_fit_trains_on_it():
+    grain = pytest.importorskip("grain")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((48, 4), "float32"), (np.arange(48) % 3).astype("int32")
+
+    def dataset():
+        return grain.MapDataset.range(48).shuffle(seed=3).map(lambda i: (x[i], y[i])).batch(16)
+
+    def model():
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    reference = model()
+    reference.compile(keras.optimizers.SGD(0.1), loss)
+    reference.fit(dataset(), epochs=2, shuffle=False, verbose=0)
+    trained = model()
+    history = Trainer(trained, optimizer=keras.optimizers.SGD(0.1), loss=loss).fit(
+        dataset(), epochs=2, shuffle=False, verbose=0
+    )
+    assert len(history.epoch) == 2
+    for a, b in zip(trained.weights, reference.weights, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-6)
