@@ -2,8 +2,10 @@
 
 Generated rather than written by hand, so they cannot drift from their source:
 
-- `index.md` and `getting-started.md` from README.md (the getting-started
-  commands are the README's marked main and test commands);
+- `cli.md`, the command-line reference: the `--help` of `keras-ext` and of
+  each subcommand, formatted by the argparse parsers that `keras_ext.cli`'s
+  `add_parser` functions build (nothing is run; a new option or a changed
+  help text reaches the page at the next build);
 - `benchmarks.md` from benchmarks/RESULTS.md, with the charts beside it;
 - `reference/<subpackage>.md`: one entry per name in each subpackage's
   `__all__` (read from the source, so a new public name is documented the
@@ -12,17 +14,19 @@ Generated rather than written by hand, so they cannot drift from their source:
   from the outputs of real `keras-ext train` / `keras-ext tune` runs kept
   in docs/examples/.
 
-It needs no ML backend: `__all__` is read with `ast`, and the plots module
-(which imports nothing from Keras) is loaded from its file, so
-`pip install -e ".[docs]"` is enough to build the site.
+`__all__` is read with `ast`, and the plots module (which imports nothing
+from Keras) is loaded from its file. The command-line page imports
+`keras_ext.cli` for its parsers, and with it keras_ext itself (so Keras and a
+backend): build the site where keras_ext is installed with a backend, as
+.ci/run does.
 """
 
 import ast
 import importlib.util
 import json
 import os
-import re
 import shutil
+import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -88,37 +92,57 @@ def reference_index():
     return "\n".join(lines) + "\n"
 
 
-def readme_page():
-    """README.md as the home page, its links to docs/ made relative to the site."""
-    text = open(os.path.join(ROOT, "README.md")).read()
-    text = text.replace("](benchmarks/RESULTS.md)", "](benchmarks.md)")
-    return re.sub(r"\]\(docs/", "](", text)
+# The width argparse wraps the help at on the page (it otherwise follows the terminal's).
+CLI_HELP_COLUMNS = 88
 
 
-def marked_block(text, marker):
-    match = re.search(rf"<!-- {marker} -->\n(.*?)<!-- /{marker} -->", text, flags=re.S)
-    if match is None:
-        raise ValueError(f"README.md has no <!-- {marker} --> block.")
-    return match.group(1).strip()
+def cli_parsers():
+    """[(command, parser)]: `keras-ext` itself, then each subcommand in the order it registers.
+
+    The parsers are the console script's own (`keras_ext.cli.main.build_parser`,
+    which calls every subcommand's `add_parser`); building them runs nothing.
+    """
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no TensorFlow start-up chatter in the build log
+    from keras_ext.cli.main import build_parser
+
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if a.choices and a.dest == "command")
+    return [("keras-ext", parser)] + [(p.prog, p) for p in subcommands.choices.values()]
 
 
-def getting_started_page():
-    readme = open(os.path.join(ROOT, "README.md")).read()
-    return "\n\n".join(
-        [
-            "# Getting started",
-            "Install keras_ext and train SimpleCNN offline on the built-in digits dataset "
-            "(about a minute on 2 CPU cores; it prints the validation accuracy and writes "
-            "`runs/train/model.keras`, `metrics.json` and [`history.png`](pictures.md)):",
-            marked_block(readme, "main-command"),
-            "Install the test tools and run the tests, as CI does:",
-            marked_block(readme, "test-command"),
-            "Then read about [the custom training loop](training.md), "
-            "[checkpoints and exact resume](checkpointing.md), "
-            "[hyperparameter search](tuning.md) and [several devices](distribute.md).",
-            "",
-        ]
-    )
+def cli_help(parser):
+    """`parser.format_help()`, wrapped at CLI_HELP_COLUMNS whatever the terminal."""
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(CLI_HELP_COLUMNS)
+    try:
+        return parser.format_help()
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+
+
+def cli_page():
+    """The Markdown source of `cli.md`: every command's `--help`, as the console script prints it."""
+    parsers = cli_parsers()
+    lines = [
+        "# Command-line reference",
+        "",
+        "What `keras-ext COMMAND --help` prints, for every command. This page is generated "
+        "from the command line's own argparse parsers at each build of the site, so it lists "
+        "every option `keras-ext` takes. What the commands do and write, and how "
+        "they report bad input: [The command line](command-line.md).",
+        "",
+    ]
+    for command, _ in parsers[1:]:
+        lines.append(f"- [`{command}`](#{command.replace(' ', '-')})")
+    for command, parser in parsers:
+        # The heading's text gives the anchor the list above links to (keras-ext-train, ...).
+        lines += ["", f"## {command}", "", "```text", cli_help(parser).rstrip(), "```"]
+    return "\n".join(lines) + "\n"
 
 
 def benchmark_charts():
@@ -168,8 +192,7 @@ def example_pictures(directory):
 def generate(open_file):
     """Write every generated page with `open_file(site_path, mode)`."""
     pages = {
-        "index.md": readme_page(),
-        "getting-started.md": getting_started_page(),
+        "cli.md": cli_page(),
         "benchmarks.md": benchmarks_page(),
         "reference/index.md": reference_index(),
     }
