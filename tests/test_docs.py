@@ -1,4 +1,4 @@
-"""The README's examples and every docstring example run as written."""
+"""The examples of the README, of the docs pages and of every docstring run as written."""
 
 import contextlib
 import doctest
@@ -61,21 +61,30 @@ def _public_modules():
 PUBLIC_MODULES = _public_modules()
 
 
+def _doc_paths():
+    """README.md, then every docs/*.md, in a fixed order."""
+    docs = os.path.join(ROOT, "docs")
+    return [os.path.join(ROOT, "README.md")] + sorted(
+        os.path.join(docs, f) for f in os.listdir(docs) if f.endswith(".md")
+    )
+
+
 def _python_blocks(fence="python"):
     """(file, index, code) of every block fenced ```{fence} in README.md and docs/*.md.
 
     Blocks fenced as ```python run; fence an example that must not run in
-    tests (a long search, or one that repeats another block's) as ```py
-    instead: those are only compiled.
+    tests (one that needs a package the tests lack, such as Orbax) as ```py
+    instead: those are only compiled. A block shown in two places (a README
+    example that is also on the site) is listed under its first place
+    only, so it runs once.
     """
-    paths = [os.path.join(ROOT, "README.md")]
-    docs = os.path.join(ROOT, "docs")
-    paths += sorted(os.path.join(docs, f) for f in os.listdir(docs) if f.endswith(".md"))
-    blocks = []
-    for path in paths:
+    blocks, seen = [], set()
+    for path in _doc_paths():
         text = open(path).read()
         for index, code in enumerate(re.findall(rf"```{fence}\n(.*?)```", text, flags=re.S)):
-            blocks.append((os.path.relpath(path, ROOT), index, code))
+            if code not in seen:
+                seen.add(code)
+                blocks.append((os.path.relpath(path, ROOT), index, code))
     return blocks
 
 
@@ -83,8 +92,32 @@ BLOCKS = _python_blocks()
 NOT_RUN = _python_blocks("py")
 
 
+README_MAX_LINES = 150
+
+
 def test_readme_has_examples():
     assert len([b for b in BLOCKS if b[0] == "README.md"]) >= 4
+
+
+def test_readme_is_a_front_page_of_at_most_150_lines():
+    # The README is the repository's front page; the long material lives on the site (docs/).
+    with open(os.path.join(ROOT, "README.md")) as f:
+        lines = f.read().splitlines()
+    assert len(lines) <= README_MAX_LINES, (
+        f"README.md has {len(lines)} lines, more than {README_MAX_LINES}: move the detail into a docs/ page "
+        "and link it"
+    )
+
+
+def test_readme_examples_are_on_the_site():
+    # The site does not show the README, so each README example must also be on a docs page
+    # (verbatim: it runs once, under the README).
+    docs = [open(path).read() for path in _doc_paths()[1:]]
+    for where, index, code in BLOCKS:
+        if where == "README.md":
+            assert any(f"```python\n{code}```" in text for text in docs), (
+                f"README.md block {index} is on no docs/ page; copy it to the page its section links to"
+            )
 
 
 @pytest.mark.parametrize("where, index, block", BLOCKS, ids=[f"{w}:{i}" for w, i, _ in BLOCKS])
