@@ -402,6 +402,10 @@ class CheckpointManager(keras.callbacks.Callback):
             self._fit_resume.end()
         if self._loop_state is not None:
             self._loop_state.clear()
+            if not self._loop_state.skips_batches:
+                # Under Keras fit the record is this manager's: it leaves the model with
+                # the fit (a loop's own record is the loop's to remove).
+                progress.detach(self.model)
         self._preemption.uninstall()
 
     def _position(self):

@@ -185,11 +185,11 @@ class Trainer:
                     loop_state,
                 )
         finally:
-            # However fit ends (an exception, KeyboardInterrupt): nothing of this
-            # resume is left for the next fit, and on JAX the variables get the
-            # step's arrays back (the ones they held were donated to it).
+            # However fit ends (an exception, KeyboardInterrupt): the progress record
+            # leaves the model (the next fit makes its own), and on JAX the variables
+            # get the step's arrays back (the ones they held were donated to it).
             loop_state.clear()
-            loop_state.skips_batches = False
+            progress.detach(model)
             if self._steps is not None:
                 self._steps.end_fit()
         return model.history
