@@ -26,6 +26,13 @@ KERAS_VARIABLES = (
 TF_CONFIG_EXAMPLE = (
     '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}'
 )
+# The roles of MultiWorkerMirroredStrategy, the only multi-process strategy keras_ext runs. TF_CONFIG
+# also knows "ps" (ParameterServerStrategy) and "evaluator" (a side-car that evaluates checkpoints).
+SUPPORTED_ROLES = ("chief", "worker")
+_UNSUPPORTED_ROLE = (
+    "role {role!r} is not supported: keras_ext trains with MultiWorkerMirroredStrategy, whose "
+    "processes are each a 'chief' or a 'worker' (no parameter servers, no evaluator)"
+)
 
 
 class ClusterSpec(NamedTuple):
@@ -54,8 +61,13 @@ def tf_config_cluster(raw=None):
     task = config.get("task") if isinstance(config, dict) else None
     if not isinstance(cluster, dict) or not isinstance(task, dict):
         raise ValueError(f"TF_CONFIG needs a 'cluster' and a 'task' object; set it like {TF_CONFIG_EXAMPLE}")
+    for job in cluster:
+        # An evaluator runs apart from the training cluster (TensorFlow's rule), so the trainers'
+        # TF_CONFIG may list one; they ignore it.
+        if job not in (*SUPPORTED_ROLES, "evaluator"):
+            raise ValueError(f"TF_CONFIG cluster.{job}: " + _UNSUPPORTED_ROLE.format(role=job))
     members = {}
-    for job in ("chief", "worker"):
+    for job in SUPPORTED_ROLES:
         addresses = cluster.get(job, [])
         if not isinstance(addresses, list) or not all(_is_address(a) for a in addresses):
             raise ValueError(
@@ -65,6 +77,8 @@ def tf_config_cluster(raw=None):
     if not members["worker"] and not members["chief"]:
         raise ValueError(f"TF_CONFIG names no worker; set it like {TF_CONFIG_EXAMPLE}")
     task_type, index = task.get("type"), task.get("index")
+    if isinstance(task_type, str) and task_type not in SUPPORTED_ROLES:
+        raise ValueError("TF_CONFIG task.type: " + _UNSUPPORTED_ROLE.format(role=task_type))
     if task_type not in members or not members[task_type]:
         raise ValueError(
             f"TF_CONFIG task.type must be one of the cluster's jobs {[j for j in members if members[j]]}, "

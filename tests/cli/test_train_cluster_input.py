@@ -29,9 +29,23 @@ BAD_TF_CONFIGS = {
         json.dumps({"cluster": GOOD_CLUSTER, "task": {"type": "worker", "index": 2}}),
         "task.index must be an integer in [0, 2)",
     ),
-    "unknown task type": (
+    "parameter server task": (
         json.dumps({"cluster": GOOD_CLUSTER, "task": {"type": "ps", "index": 0}}),
-        "task.type must be one of",
+        "TF_CONFIG task.type: role 'ps' is not supported",
+    ),
+    "evaluator task": (
+        json.dumps({"cluster": GOOD_CLUSTER, "task": {"type": "evaluator", "index": 0}}),
+        "TF_CONFIG task.type: role 'evaluator' is not supported",
+    ),
+    "parameter servers in the cluster": (
+        json.dumps(
+            {"cluster": {**GOOD_CLUSTER, "ps": ["127.0.0.1:3333"]}, "task": {"type": "worker", "index": 0}}
+        ),
+        "TF_CONFIG cluster.ps: role 'ps' is not supported",
+    ),
+    "a chief the cluster does not list": (
+        json.dumps({"cluster": GOOD_CLUSTER, "task": {"type": "chief", "index": 0}}),
+        "task.type must be one of the cluster's jobs ['worker'], got 'chief'",
     ),
     "address without port": (
         json.dumps({"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}),
