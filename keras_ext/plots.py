@@ -103,7 +103,9 @@ def plot_trials(project_dir, objective, path, best_trial_id=None):
     directory: every `trial_<id>/epochs.json` (the per-epoch logs; with
     several executions per trial, their mean) and `trials.csv` (status and
     rank). Pruned trials are drawn dashed and end in a cross at the epoch
-    they were stopped; the best trial is drawn thick and named in the legend.
+    they were stopped; the best trial is drawn thick and named in the legend
+    by its number, from 1, as keras-tuner's "Trial #N" and the leaderboard
+    count it (trial id "0" is trial #1). Epochs count from 1, as Keras's do.
 
     Args:
         project_dir: the search's `directory/project_name`.
@@ -162,7 +164,7 @@ def plot_trials(project_dir, objective, path, best_trial_id=None):
                 linewidth=3,
                 marker="o",
                 zorder=3,
-                label=f"best: trial {trial_id}" + (f" ({float(score):.4g})" if score else ""),
+                label=f"best: trial #{_trial_number(trial_id)}" + (f" ({float(score):.4g})" if score else ""),
             )
         elif status == "pruned":
             pruned += 1
@@ -235,6 +237,12 @@ def _save(canvas, path):
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def _trial_number(trial_id):
+    # keras_ext.tuning.leaderboard's rule (this module imports nothing of keras_ext): keras-tuner's
+    # ids are zero-padded creation indices, which it shows from 1.
+    return int(trial_id) + 1 if trial_id.isdigit() else trial_id
 
 
 def _floats(values):

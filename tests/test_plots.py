@@ -111,6 +111,21 @@ def test_trials_picture_marks_pruned_trials_and_highlights_the_best(tmp_path):
     assert not np.array_equal(best, other)
 
 
+def test_the_best_trial_is_named_as_keras_tuner_numbers_it_and_epochs_count_from_1(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    _write_project(project, [("00", "COMPLETED", [[0.3, 0.6, 0.9]]), ("01", "COMPLETED", [[0.2, 0.4]])])
+    drawn = []
+    save = plots._save
+    monkeypatch.setattr(
+        plots, "_save", lambda canvas, path: drawn.append(canvas.figure) or save(canvas, path)
+    )
+    plots.plot_trials(project, "val_accuracy", project / "trials.png")
+    ax = drawn[0].axes[0]
+    # keras-tuner prints trial "00" as "Trial #1"; the leaderboard and trials.csv say the same.
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["best: trial #1 (0.9)", "other trials"]
+    assert [list(line.get_xdata()) for line in ax.get_lines()] == [[1, 2, 3], [1, 2]]
+
+
 def test_trials_mean_over_executions_and_skip_epochs_hyperband_did_not_run():
     executions = [
         [None, {"val_accuracy": 0.2}, {"val_accuracy": 0.4}],

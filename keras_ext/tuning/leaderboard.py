@@ -8,7 +8,17 @@ from keras_ext._io import write_json_atomically
 from keras_ext._io import write_text_atomically
 from keras_ext.tuning.trial_history import TrialHistory
 
-FIXED_COLUMNS = ("rank", "trial_id", "status", "score", "best_epoch", "epochs_trained", "seconds", "runs")
+FIXED_COLUMNS = (
+    "rank",
+    "trial",
+    "trial_id",
+    "status",
+    "score",
+    "best_epoch",
+    "epochs_trained",
+    "seconds",
+    "runs",
+)
 
 
 class Leaderboard:
@@ -16,10 +26,13 @@ class Leaderboard:
 
     Built from a keras-tuner tuner with `from_tuner` (its oracle's trials
     and the `TrialHistory` of the project directory). Each row is a dict
-    with `rank` (1 is best; trials without a score come last),
-    `trial_id`, `status` (keras-tuner's `COMPLETED`/`FAILED`/... or
-    `PRUNED` for a trial MedianPruning stopped), `score` (the objective at
-    the trial's best epoch; None without one), `best_epoch` (0-based),
+    with `rank` (1 is best; trials without a score come last), `trial`
+    (the trial's number, from 1, as keras-tuner's "Trial #N" counts it),
+    `trial_id` (keras-tuner's id, which names the `trial_<id>` folder: the
+    number minus one, zero-padded), `status` (keras-tuner's
+    `COMPLETED`/`FAILED`/... or `PRUNED` for a trial MedianPruning
+    stopped), `score` (the objective at the trial's best epoch; None without
+    one), `best_epoch` (from 1, as Keras's "Epoch 3/5" and the plots count),
     `epochs_trained`, `seconds` (of its last run), `runs` (times a tuner
     started it) and `hyperparameters`.
 
@@ -34,8 +47,8 @@ class Leaderboard:
     >>> board = Leaderboard("val_accuracy", "max", [
     ...     {"trial_id": "0", "status": "COMPLETED", "score": 0.5, "hyperparameters": {"lr": 0.1}},
     ...     {"trial_id": "1", "status": "COMPLETED", "score": 0.9, "hyperparameters": {"lr": 0.01}}])
-    >>> board.best["trial_id"], [row["rank"] for row in board.rows]
-    ('1', [1, 2])
+    >>> board.best["trial"], board.best["trial_id"], [row["rank"] for row in board.rows]
+    (2, '1', [1, 2])
     """
 
     def __init__(self, objective_name, direction, rows):
@@ -60,7 +73,7 @@ class Leaderboard:
                     "trial_id": trial_id,
                     "status": status,
                     "score": _finite_or_none(trial.score),
-                    "best_epoch": trial.best_step,
+                    "best_epoch": None if trial.best_step is None else int(trial.best_step) + 1,
                     "epochs_trained": history.epochs_trained(trial_id),
                     "seconds": record.get("seconds"),
                     "runs": record.get("runs", 0),
@@ -86,7 +99,7 @@ class Leaderboard:
             seconds = "-" if row["seconds"] is None else f"{row['seconds']:.1f}"
             params = ", ".join(f"{k}={_short(v)}" for k, v in row["hyperparameters"].items())
             lines.append(
-                f"{row['rank']:>4}  {row['trial_id']:>5}  {row['status']:<9}  {score:>10}  "
+                f"{row['rank']:>4}  {row['trial']:>5}  {row['status']:<9}  {score:>10}  "
                 f"{row['epochs_trained']:>6}  {seconds:>7}  {params}"
             )
         return "\n".join(lines)
@@ -117,6 +130,7 @@ class Leaderboard:
             {
                 "objective": self.objective_name,
                 "direction": self.direction,
+                "trial": best["trial"],
                 "trial_id": best["trial_id"],
                 "score": best["score"],
                 "best_epoch": best["best_epoch"],
@@ -139,7 +153,17 @@ class Leaderboard:
             "runs": 0,
             "hyperparameters": {},
         }
-        return [{**defaults, **row, "rank": i + 1} for i, row in enumerate([*scored, *unscored])]
+        return [
+            {**defaults, "trial": _trial_number(row["trial_id"]), **row, "rank": i + 1}
+            for i, row in enumerate([*scored, *unscored])
+        ]
+
+
+def _trial_number(trial_id):
+    """The number keras-tuner shows for a trial ("Trial #1" for id "0" or "00"), or the id unchanged
+    where it is not keras-tuner's zero-padded creation index. `keras_ext.plots` has the same rule."""
+    text = str(trial_id)
+    return int(text) + 1 if text.isdigit() else text
 
 
 def _finite_or_none(value):
