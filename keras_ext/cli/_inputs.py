@@ -6,6 +6,7 @@ loaders scale images and cast labels to int32, which would hide a label of
 """
 
 import os
+import tempfile
 
 import numpy as np
 
@@ -96,6 +97,61 @@ def check_output_dir(path, option="--output"):
             raise UsageError(f"{option} {path}: cannot be created, {existing} is a file")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {path}: {existing} is not writable")
+
+
+def probe_output_dir(path, option="--output"):
+    """Prove `path` writable by creating it and writing a file there; leave the file system as it was.
+
+    `os.access` is not proof: root passes it for /proc, and a read-only or
+    full file system only refuses the write itself. The probe file and every
+    directory made for it are removed again, so a run that stops later
+    leaves nothing behind.
+    """
+    made = _missing_directories(path)
+    try:
+        _write_probe(path)
+    except OSError as e:
+        raise UsageError(
+            f"{option} {path}: cannot create and write a file there ({e.strerror or e})"
+        ) from None
+    finally:
+        for directory in reversed(made):
+            try:
+                os.rmdir(directory)
+            except OSError:  # something else wrote into it meanwhile: it is no longer only ours
+                break
+
+
+def _missing_directories(path):
+    """The directories `os.makedirs(path)` would create, outermost first."""
+    missing = []
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing[::-1]
+
+
+def _write_probe(directory):
+    for attempt in range(3):
+        os.makedirs(directory, exist_ok=True)
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".keras-ext-probe-", dir=directory)
+            break
+        except FileNotFoundError:
+            # Another process of the job, probing the same new directory, removed it after
+            # its own probe, between our makedirs and this file: make it again.
+            if attempt == 2:
+                raise
+    try:
+        # Bytes, not only a new name: a full disk or an exhausted quota may allow the one, not the other.
+        os.write(fd, b"probe")
+    finally:
+        os.close(fd)
+        os.remove(probe)
 
 
 def _check_labels(what, y, num_classes=None):

@@ -1,10 +1,10 @@
 """`keras-ext bench`: steps/s of model.fit vs the Trainer vs the bare loop (table, JSON, PNG)."""
 
-from keras_ext import benchmarking
-from keras_ext._keras_internals import print_msg
-from keras_ext.benchmarking.workload import DATA_KINDS
+from keras_ext.cli import _inputs
+from keras_ext.cli._choices import BENCH_DATA_KINDS as DATA_KINDS
+from keras_ext.cli._choices import BENCH_VARIANTS
+from keras_ext.cli._choices import MODEL_NAMES
 from keras_ext.cli.arg_types import positive_int
-from keras_ext.models._by_name import MODEL_NAMES
 
 
 def add_parser(subparsers):
@@ -18,8 +18,10 @@ def add_parser(subparsers):
             "steps/s (inside one fit call, after a warm-up epoch; median over --rounds "
             "rounds, each fit variant back to back with its Trainer counterpart, and the "
             "Trainer/fit ratios paired round by round) and whole-call steps/s; print a "
-            "table and write results.json and chart.png to --output. --quick finishes in "
-            "about a minute on 2 CPU cores."
+            "table and write OUTPUT/results.json (machine, versions, settings, every figure "
+            "and ratio) and OUTPUT/chart.png (steady-state images/s with the Trainer/fit "
+            "ratios, and whole-call images/s). --quick finishes in about a minute on 2 CPU "
+            "cores."
         ),
     )
     p.add_argument(
@@ -27,36 +29,65 @@ def add_parser(subparsers):
         action="store_true",
         help="SimpleCNN, batch 32, in-memory arrays; calls of 10 steps x 3 repeats",
     )
-    p.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=None)
-    p.add_argument("--batch-sizes", nargs="+", type=positive_int, default=None)
-    p.add_argument("--data", nargs="+", choices=DATA_KINDS, default=None)
+    p.add_argument(
+        "--models",
+        nargs="+",
+        choices=MODEL_NAMES,
+        default=None,
+        help=f"models to measure (default: {' '.join(MODEL_NAMES)}; simplecnn with --quick)",
+    )
+    p.add_argument(
+        "--batch-sizes",
+        nargs="+",
+        type=positive_int,
+        default=None,
+        help="batch sizes to measure (default: 32 256; 32 with --quick)",
+    )
+    p.add_argument(
+        "--data",
+        nargs="+",
+        choices=DATA_KINDS,
+        default=None,
+        help=f"how the data is fed (default: {' '.join(DATA_KINDS)}; arrays with --quick)",
+    )
     p.add_argument(
         "--variants",
         nargs="+",
         default=None,
-        choices=benchmarking.VARIANTS,
-        help="a subset of the variants (default: all)",
+        choices=BENCH_VARIANTS,
+        metavar="VARIANT",
+        help=f"a subset of the variants: {', '.join(BENCH_VARIANTS)} (default: all)",
     )
     p.add_argument(
         "--steps",
         type=positive_int,
         default=None,
-        help="steps per whole-call repeat (default 30; 10 with --quick)",
+        help="steps per whole-call repeat (default: 30; 10 with --quick)",
     )
     p.add_argument(
         "--steady-steps",
         type=positive_int,
         default=200,
-        help="timed steps inside one fit call, after a warm-up epoch (default 200)",
+        help="timed steps inside one fit call, after a warm-up epoch",
     )
     p.add_argument(
         "--rounds",
         type=positive_int,
         default=3,
-        help="steady-state rounds, each one fit call per steady variant (default 3)",
+        help="steady-state rounds, each one fit call per steady variant",
     )
-    p.add_argument("--repeats", type=positive_int, default=None)
-    p.add_argument("--output", default="benchmarks/results", help="directory for results.json and chart.png")
+    p.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=None,
+        help="whole calls timed per variant (default: 5; 3 with --quick)",
+    )
+    # Not benchmarks/results/: the figures committed there are a record, kept by hand.
+    p.add_argument(
+        "--output",
+        default="runs/bench",
+        help="directory for results.json and chart.png; created if missing",
+    )
     p.set_defaults(run=run)
     return p
 
@@ -76,7 +107,13 @@ def settings_from_args(args):
 
 
 def run(args):
+    # Before Keras (and with it TensorFlow or JAX) is imported.
+    _inputs.check_output_dir(args.output)
+    _inputs.probe_output_dir(args.output)
     import keras
+
+    from keras_ext import benchmarking
+    from keras_ext._keras_internals import print_msg
 
     settings = settings_from_args(args)
     known = benchmarking.variant_names(keras.backend.backend())

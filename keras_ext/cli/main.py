@@ -5,6 +5,10 @@ Each subcommand lives in its own module `keras_ext/cli/<name>.py` with an
 Bad arguments and bad input of every subcommand end the same way: one line
 `keras-ext <command>: error: <what was wrong>` on stderr and exit status 2,
 before anything is written (`keras_ext.cli.errors.UsageError`).
+
+Building the parsers imports nothing of Keras, TensorFlow or JAX (the names
+options accept are in `_choices.py`), so `--help` and an argument error
+cost no backend start-up; a subcommand imports what it needs in `run`.
 """
 
 import argparse
@@ -20,8 +24,30 @@ SUBCOMMANDS = ("train", "tune", "bench")
 USAGE_ERROR_STATUS = 2  # what argparse uses, and what shells expect of a usage error
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's help with every option's default: `(default: 20)`, `(default: off)` for a flag.
+
+    Help that already says its default (one argparse cannot show, such as
+    None meaning "none" or a value read from the environment) is left as
+    written.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "(default" in text or not action.option_strings or action.default is argparse.SUPPRESS:
+            return text
+        if action.nargs == 0 and action.default is False:
+            return f"{text} (default: off)"
+        return f"{text} (default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but an error is a `UsageError` (one line; `main` prints it) instead of usage + exit."""
+    """argparse, but an error is a `UsageError` (one line; `main` prints it) instead of usage + exit,
+    and the help shows every default (the subcommands' parsers are of this class too)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         raise UsageError(message, prog=self.prog)

@@ -3,10 +3,9 @@
 import argparse
 import os
 
-from keras_ext._keras_internals import print_msg
 from keras_ext.cli import _inputs
 from keras_ext.cli import _strategy
-from keras_ext.cli._epoch_timer import EpochTimer
+from keras_ext.cli._choices import MODEL_NAMES as MODELS
 from keras_ext.cli.arg_types import non_negative_int
 from keras_ext.cli.arg_types import positive_float
 from keras_ext.cli.arg_types import positive_int
@@ -16,8 +15,6 @@ from keras_ext.cli.errors import JobFailure
 from keras_ext.cli.errors import UsageError
 from keras_ext.cli.errors import input_errors
 from keras_ext.distribute.strategy import STRATEGY_NAMES
-from keras_ext.models._by_name import MODEL_NAMES as MODELS
-from keras_ext.models._by_name import build_model
 
 
 def add_parser(subparsers):
@@ -27,30 +24,55 @@ def add_parser(subparsers):
         description=(
             "Train a keras_ext model with model.compile/model.fit (RMSprop with "
             "ExponentialDecay, sparse categorical cross-entropy from logits, accuracy "
-            "and CategoricalTruePositives), save it to OUTPUT/model.keras and print the "
-            "validation accuracy. Runs offline on the built-in digits by default. The "
-            "dataset, the rates and --output are checked before training: bad input is one "
-            "line on stderr and exit status 2, with nothing written."
+            "and CategoricalTruePositives), print the validation accuracy and write "
+            "OUTPUT/model.keras, OUTPUT/metrics.json (settings, validation results, "
+            "history, epoch times) and OUTPUT/history.png (loss, accuracy and learning "
+            "rate by epoch). Runs offline on the built-in digits by default. The "
+            "dataset, the rates, the cluster and --output (created and written to) are "
+            "checked before training: bad input is one line on stderr and exit status 2, "
+            "with nothing written."
         ),
     )
-    p.add_argument("--model", choices=MODELS, default="simplecnn")
+    p.add_argument("--model", choices=MODELS, default="simplecnn", help="the model to train")
     p.add_argument(
         "--dataset",
         default="digits",
-        help="'digits' (built in, offline), 'fashion_mnist', an IDX directory or an .npz",
+        help="'digits' (built in, offline), 'fashion_mnist' (downloaded once into Keras's cache), "
+        "an IDX directory or an .npz",
     )
-    p.add_argument("--epochs", type=positive_int, default=20)
-    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--epochs", type=positive_int, default=20, help="epochs to train")
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=32,
+        help="batch size (with several devices, the global one)",
+    )
     p.add_argument(
         "--learning-rate",
         type=positive_float,
         default=3e-3,
         help="initial learning rate of the ExponentialDecay schedule",
     )
-    p.add_argument("--decay-steps", type=positive_int, default=100)
-    p.add_argument("--decay-rate", type=positive_float, default=0.8)
-    p.add_argument("--dropout-rate", type=unit_rate, default=0.0, help="SimpleCNN only")
-    p.add_argument("--output", default="runs/train", help="directory for model.keras and metrics.json")
+    p.add_argument(
+        "--decay-steps",
+        type=positive_int,
+        default=100,
+        help="optimizer steps between the schedule's decays (a staircase)",
+    )
+    p.add_argument(
+        "--decay-rate",
+        type=positive_float,
+        default=0.8,
+        help="what the learning rate is multiplied by every --decay-steps steps",
+    )
+    p.add_argument(
+        "--dropout-rate", type=unit_rate, default=0.0, help="dropout before the classifier (SimpleCNN only)"
+    )
+    p.add_argument(
+        "--output",
+        default="runs/train",
+        help="directory for model.keras, metrics.json and history.png; created if missing",
+    )
     p.add_argument(
         "--strategy",
         choices=STRATEGY_NAMES,
@@ -78,23 +100,26 @@ def add_parser(subparsers):
         "--checkpoint-dir",
         type=_checkpoint_dir,
         default=None,
-        help="directory for ckpt-<step> checkpoints (created if missing)",
+        help="directory for ckpt-<step> checkpoints; created if missing (default: none, no checkpoints)",
     )
     ckpt.add_argument(
         "--save-freq",
         type=_save_freq,
         default=None,
-        help="optimizer steps between checkpoints, or 'epoch' (default 20)",
+        help="optimizer steps between checkpoints, or 'epoch' (default: 20)",
     )
     ckpt.add_argument(
-        "--max-to-keep", type=_max_to_keep, default=None, help="newest checkpoints kept, or 'all' (default 3)"
+        "--max-to-keep",
+        type=_max_to_keep,
+        default=None,
+        help="newest checkpoints kept, or 'all' (default: 3)",
     )
     ckpt.add_argument(
         "--resume",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="continue from the newest checkpoint in --checkpoint-dir (default); "
-        "--no-resume needs a directory without checkpoints",
+        help="continue from the newest checkpoint in --checkpoint-dir; "
+        "--no-resume needs a directory without checkpoints (default: --resume)",
     )
     p.set_defaults(run=run)
     return p
@@ -136,6 +161,7 @@ def make_callbacks(args):
     """LearningRateLogger and an EpochTimer always; a CheckpointManager when --checkpoint-dir is given."""
     from keras_ext.callbacks import CheckpointManager
     from keras_ext.callbacks import LearningRateLogger
+    from keras_ext.cli._epoch_timer import EpochTimer
 
     callbacks = [LearningRateLogger(), EpochTimer()]
     if args.checkpoint_dir is None:
@@ -153,24 +179,33 @@ def make_callbacks(args):
 
 
 def check_inputs(args):
-    """Raise UsageError for a dataset, --output or cluster that cannot work; reads, writes nothing."""
+    """Raise UsageError for a dataset, --output or cluster that cannot work; leaves nothing written.
+
+    The directories come first, before Keras (and with it TensorFlow or JAX) is imported.
+    """
+    _inputs.check_output_dir(args.output)
+    for option, path in (("--output", args.output), ("--checkpoint-dir", args.checkpoint_dir)):
+        if path is not None:
+            _inputs.probe_output_dir(path, option)
     import keras
 
-    _inputs.check_output_dir(args.output)
     _inputs.load_checked_arrays(args.dataset, seed=args.seed)
     _strategy.check_cluster(args.strategy, keras.backend.backend())
 
 
 def run(args):
-    import keras
-
-    from keras_ext import data
-
-    backend = keras.backend.backend()
     # Everything is checked before any work is done or any file written.
     with input_errors():
         check_inputs(args)
         callbacks, manager = make_callbacks(args)
+    import keras
+
+    from keras_ext import data
+    from keras_ext._keras_internals import print_msg
+    from keras_ext.cli._epoch_timer import EpochTimer
+    from keras_ext.models._by_name import build_model
+
+    backend = keras.backend.backend()
     # Before TensorFlow runs any op: MultiWorkerMirroredStrategy must come first.
     setup = _strategy.set_up(args.strategy)
     _strategy.check_batch_size(setup, args.batch_size)
@@ -224,6 +259,8 @@ def run(args):
 
 def _announce_strategy(setup, batch_size, dataset):
     """Say how training is distributed, once, where it differs from one device."""
+    from keras_ext._keras_internals import print_msg
+
     if setup.strategy is None:
         return
     chief = " (the chief, which writes --output)" if setup.is_chief else ""
@@ -277,6 +314,7 @@ def write_outputs(args, setup, model, history, results, manager, timing, backend
     """model.keras, metrics.json and history.png in --output (the chief only)."""
     from keras_ext._io import save_model_atomically
     from keras_ext._io import write_json_atomically
+    from keras_ext._keras_internals import print_msg
 
     model_path = os.path.join(args.output, "model.keras")
     save_model_atomically(model, model_path)

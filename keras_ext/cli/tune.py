@@ -2,7 +2,7 @@
 
 import os
 
-from keras_ext._keras_internals import print_msg
+from keras_ext.cli import _inputs
 from keras_ext.cli.arg_types import non_negative_int
 from keras_ext.cli.arg_types import positive_int
 from keras_ext.cli.errors import UsageError
@@ -21,35 +21,61 @@ def add_parser(subparsers):
         description=(
             "Search SimpleCNN's architecture, optimizer, learning rate and batch size with "
             "keras-tuner. An existing project resumes (finished trials are kept) unless "
-            "--overwrite. At the end it prints a leaderboard and writes best_model.keras, "
-            "best_hyperparameters.json and trials.csv to DIRECTORY/PROJECT_NAME. "
-            "Runs offline on the built-in digits by default. One search per project at a "
-            "time: a second one on a project a live process is searching stops at once. "
-            "Bad input is one line on stderr and exit status 2, with nothing written."
+            "--overwrite. At the end it prints a leaderboard and writes best_model.keras "
+            "(the best trial's model), best_hyperparameters.json, trials.csv (every trial, "
+            "best first) and trials.png (each trial's objective by epoch) to "
+            "DIRECTORY/PROJECT_NAME, beside keras-tuner's own files and a trial_<id> folder "
+            "per trial (with keras_ext's epochs.json). Trials are numbered from 1, as "
+            "keras-tuner's 'Trial #N' counts them. Runs offline on the built-in digits by "
+            "default. One search per project at a time: a second one on a project a live "
+            "process is searching stops at once. The dataset, the search's settings and "
+            "DIRECTORY (created and written to) are checked first: bad input is one line on "
+            "stderr and exit status 2, with nothing written."
         ),
     )
-    p.add_argument("--tuner", choices=TUNERS, default="random")
-    p.add_argument("--max-trials", type=positive_int, default=10)
+    p.add_argument("--tuner", choices=TUNERS, default="random", help="keras-tuner's search algorithm")
+    p.add_argument(
+        "--max-trials",
+        type=positive_int,
+        default=10,
+        help="trials in all, those a resumed project has already run included",
+    )
     p.add_argument(
         "--epochs", type=positive_int, default=5, help="epochs per trial (Hyperband: the most a trial gets)"
     )
-    p.add_argument("--executions-per-trial", type=positive_int, default=1)
+    p.add_argument(
+        "--executions-per-trial",
+        type=positive_int,
+        default=1,
+        help="trainings per trial, their scores averaged",
+    )
     p.add_argument(
         "--objective",
         default="val_accuracy",
         help="a logged metric: val_accuracy, val_loss, val_categorical_true_positives, ...",
     )
     p.add_argument(
-        "--direction", choices=("min", "max"), help="only for an objective whose direction is not known"
+        "--direction",
+        choices=("min", "max"),
+        help="only for an objective whose direction is not known (default: known from the objective)",
     )
-    p.add_argument("--directory", default="runs/tune")
-    p.add_argument("--project-name", default="simplecnn")
+    p.add_argument(
+        "--directory",
+        default="runs/tune",
+        help="parent folder of the project; created if missing",
+    )
+    p.add_argument(
+        "--project-name",
+        default="simplecnn",
+        help="the project's folder in --directory, which gets the results; a rerun resumes it",
+    )
     p.add_argument("--overwrite", action="store_true", help="start afresh (default: resume)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (>= 0)")
     p.add_argument(
         "--dataset",
         default="digits",
-        help="'digits' (built in, offline), 'fashion_mnist', an IDX directory or an .npz",
+        help="'digits' (built in, offline), 'fashion_mnist' (downloaded once into Keras's cache), "
+        "an IDX directory or an .npz",
     )
     p.add_argument(
         "--hp",
@@ -59,7 +85,8 @@ def add_parser(subparsers):
         help=(
             "fix or narrow a hyperparameter (repeatable): range names "
             f"{', '.join(RANGE_HPS)} take VALUE or MIN:MAX; choice names "
-            f"{', '.join(CHOICE_HPS)} take VALUE or V1,V2,..."
+            f"{', '.join(CHOICE_HPS)} take VALUE or V1,V2,... (default: none, SimpleCNNHyperModel's "
+            "whole space)"
         ),
     )
     p.add_argument(
@@ -67,8 +94,18 @@ def add_parser(subparsers):
         action="store_true",
         help="stop a trial worse than the median of completed trials at the same epoch",
     )
-    p.add_argument("--prune-warmup-trials", type=positive_int, default=3)
-    p.add_argument("--prune-warmup-epochs", type=non_negative_int, default=1)
+    p.add_argument(
+        "--prune-warmup-trials",
+        type=positive_int,
+        default=3,
+        help="trials that must run to completion before any is pruned",
+    )
+    p.add_argument(
+        "--prune-warmup-epochs",
+        type=non_negative_int,
+        default=1,
+        help="epochs every trial trains before it may be pruned",
+    )
     role = p.add_mutually_exclusive_group()
     role.add_argument(
         "--chief",
@@ -76,9 +113,16 @@ def add_parser(subparsers):
         help="serve trials to workers (keras-tuner's oracle) and write the results",
     )
     role.add_argument("--worker", action="store_true", help="run trials served by a chief")
-    p.add_argument("--oracle-ip", default=os.environ.get("KERASTUNER_ORACLE_IP", "127.0.0.1"))
     p.add_argument(
-        "--oracle-port", type=positive_int, default=int(os.environ.get("KERASTUNER_ORACLE_PORT", "8000"))
+        "--oracle-ip",
+        default=os.environ.get("KERASTUNER_ORACLE_IP", "127.0.0.1"),
+        help="the chief's address (default: $KERASTUNER_ORACLE_IP, else 127.0.0.1)",
+    )
+    p.add_argument(
+        "--oracle-port",
+        type=positive_int,
+        default=int(os.environ.get("KERASTUNER_ORACLE_PORT", "8000")),
+        help="the chief's port (default: $KERASTUNER_ORACLE_PORT, else 8000)",
     )
     p.add_argument("--tuner-id", help="this worker's id (default: tuner<pid>)")
     p.add_argument(
@@ -141,9 +185,7 @@ def _prepare(args):
     import keras
 
     from keras_ext import tuning
-    from keras_ext.cli import _inputs
 
-    _inputs.check_output_dir(args.directory, "--directory")
     arrays = _inputs.load_checked_arrays(args.dataset, seed=args.seed)
     hypermodel = tuning.SimpleCNNHyperModel(arrays.input_shape, arrays.num_classes, **parse_hp(args.hp))
     pruning = tuning.MedianPruning(args.prune_warmup_trials, args.prune_warmup_epochs) if args.prune else None
@@ -166,11 +208,14 @@ def _prepare(args):
 
 
 def run(args):
-    from keras_ext.tuning import ProjectBusyError
-
     with input_errors():
         _set_role(args)
+        # Before Keras (and with it TensorFlow or JAX) is imported.
+        _inputs.check_output_dir(args.directory, "--directory")
+        _inputs.probe_output_dir(os.path.join(args.directory, args.project_name), "--directory")
         search, arrays = _prepare(args)
+    from keras_ext.tuning import ProjectBusyError
+
     try:
         with search.lock():
             return _search(args, search, arrays)
@@ -181,6 +226,7 @@ def run(args):
 def _search(args, search, arrays):
     import keras
 
+    from keras_ext._keras_internals import print_msg
     from keras_ext.tuning.search import BEST_HYPERPARAMETERS
     from keras_ext.tuning.search import BEST_MODEL
     from keras_ext.tuning.search import TRIALS_CSV
@@ -206,7 +252,12 @@ def _search(args, search, arrays):
     print_msg(board.format())
     written = [TRIALS_CSV]
     if board.best is not None:
-        print_msg(f"best trial {board.best['trial_id']}: {search.objective.name} = {board.best['score']:.6f}")
+        best = board.best
+        at_epoch = "" if best["best_epoch"] is None else f", epoch {best['best_epoch']}"
+        print_msg(
+            f"best trial #{best['trial']} (trial_{best['trial_id']}{at_epoch}): "
+            f"{search.objective.name} = {best['score']:.6f}"
+        )
         written = [BEST_MODEL, BEST_HYPERPARAMETERS, TRIALS_CSV]
     print_msg("wrote " + ", ".join(os.path.join(search.project_dir, name) for name in written))
     try:

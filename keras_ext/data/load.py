@@ -4,6 +4,7 @@ import os
 
 from keras_ext.data.digits import load_digits_arrays
 from keras_ext.data.epoch_order import check_seed
+from keras_ext.data.files import IDX_FILES
 from keras_ext.data.files import load_idx_directory
 from keras_ext.data.files import load_npz
 from keras_ext.data.files import to_image_arrays
@@ -25,14 +26,16 @@ def load_arrays(name_or_path="digits", validation_split=0.2, seed=0):
         validation_split: fraction held out for validation (digits only;
             the other sources have their own test split).
         seed: seed of the digits split.
+
+    Raises:
+        ValueError: for an unknown name or a path that is no dataset.
+        FileNotFoundError: for `"fashion_mnist"` offline without Keras's
+            cache, naming the cache and how to give the files instead.
     """
     if name_or_path == "digits":
         return load_digits_arrays(validation_split=validation_split, seed=seed)
     if name_or_path == "fashion_mnist":
-        import keras
-
-        (x_train, y_train), (x_val, y_val) = keras.datasets.fashion_mnist.load_data()
-        return to_image_arrays(x_train, y_train, x_val, y_val, num_classes=10)
+        return _load_fashion_mnist()
     path = os.fspath(name_or_path)
     if os.path.isdir(path):
         return load_idx_directory(path)
@@ -42,6 +45,36 @@ def load_arrays(name_or_path="digits", validation_split=0.2, seed=0):
         f"Unknown dataset {name_or_path!r}: expected one of {list(BUILTIN_NAMES)}, "
         "a directory of IDX files in Fashion-MNIST's layout, or an existing .npz file."
     )
+
+
+def _load_fashion_mnist():
+    """`keras.datasets.fashion_mnist.load_data()`, with a failed download said in one line: the
+    dataset, the cache Keras looked in, and how to give the files instead."""
+    import keras
+
+    try:
+        (x_train, y_train), (x_val, y_val) = keras.datasets.fashion_mnist.load_data()
+    except Exception as e:  # Keras raises a bare Exception ("URL fetch failure on ...")
+        cache = _keras_cache_dir("datasets", "fashion-mnist")
+        files = [stem + ".gz" for stem in IDX_FILES.values()]
+        if all(os.path.exists(os.path.join(cache, name)) for name in files):
+            raise  # the files are there: something other than the download failed
+        raise FileNotFoundError(
+            f"dataset 'fashion_mnist' is not in Keras's cache {cache} and could not be downloaded "
+            f"({' '.join(str(e).split())}); put its files {', '.join(files)} there, or use a "
+            "directory of them or an .npz of x_train, y_train, x_test, y_test as the dataset "
+            "(keras-ext: --dataset PATH)"
+        ) from e
+    return to_image_arrays(x_train, y_train, x_val, y_val, num_classes=10)
+
+
+def _keras_cache_dir(*subdirs):
+    """Where `keras.utils.get_file` keeps its files, by Keras's rule: $KERAS_HOME, else ~/.keras;
+    /tmp/.keras where that cannot be written."""
+    base = os.environ["KERAS_HOME"] if "KERAS_HOME" in os.environ else os.path.expanduser("~/.keras")
+    if not os.access(base, os.W_OK):
+        base = os.path.join("/tmp", ".keras")
+    return os.path.join(base, *subdirs)
 
 
 def load(

@@ -1,8 +1,11 @@
 """Bad data and a bad --output stop `keras-ext train` (and `tune`) before training: one line, exit 2, nothing written."""
 
+import errno
 import os
 import re
 import subprocess
+import time
+import types
 
 import numpy as np
 import pytest
@@ -140,3 +143,94 @@ def test_tune_checks_the_same_data(tmp_path, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("keras-ext tune: error: --dataset"), lines
     assert sorted(os.listdir(tmp_path)) == ["data.npz"]
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_training_by_the_console_script(tmp_path):
+    # /proc passes os.access for root, who may write anywhere else: only a real write finds out.
+    started = time.monotonic()
+    proc = subprocess.run(
+        [*_keras_ext_command(), "train", "--output", "/proc/x"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    seconds = time.monotonic() - started
+    assert proc.returncode == 2, (seconds, proc.stderr[-3000:])
+    lines = _without_tensorflow_startup(proc.stderr)
+    assert len(lines) == 1 and lines[0].startswith("keras-ext train: error: --output /proc/x: "), lines
+    assert "Epoch" not in proc.stdout, seconds
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--epochs", "1", "--output", "/proc/x"],
+        ["train", "--epochs", "1", "--output", "{tmp}", "--checkpoint-dir", "/proc/x"],
+        ["tune", "--max-trials", "1", "--epochs", "1", "--directory", "/proc/x"],
+        ["bench", "--quick", "--output", "/proc/x"],
+    ],
+)
+def test_every_command_proves_its_output_writable_first(tmp_path, capsys, argv):
+    assert main([a.format(tmp=tmp_path / "out") for a in argv]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    option = argv[-2]
+    assert len(lines) == 1 and f": error: {option} /proc/x" in lines[0], lines
+    assert "Epoch" not in captured.out and "Running Trial" not in captured.out
+    assert "steps/s" not in captured.out  # no benchmark ran
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_probe_writes_and_leaves_nothing_behind(tmp_path):
+    _inputs.probe_output_dir(str(tmp_path / "new" / "run"))
+    assert os.listdir(tmp_path) == []
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "model.keras").write_text("old")
+    _inputs.probe_output_dir(str(tmp_path / "kept"))
+    assert os.listdir(tmp_path / "kept") == ["model.keras"]
+    with pytest.raises(UsageError, match=r"^--output /proc/x: cannot create and write a file there"):
+        _inputs.probe_output_dir("/proc/x")
+
+
+def test_an_output_refused_by_the_write_itself_is_refused(tmp_path, monkeypatch):
+    # A directory that takes new names but no bytes (a full disk, a quota): the probe's write fails.
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    full_disk_os = types.SimpleNamespace(**{name: getattr(os, name) for name in dir(os)})
+    full_disk_os.write = full
+    monkeypatch.setattr(_inputs, "os", full_disk_os)
+    with pytest.raises(UsageError, match="No space left on device"):
+        _inputs.probe_output_dir(str(tmp_path / "run"), "--output")
+    assert os.listdir(tmp_path) == []
+
+
+def test_offline_fashion_mnist_is_one_line_naming_the_dataset_the_cache_and_what_to_do(tmp_path):
+    # No network, and no cache: Keras's cache is an empty KERAS_HOME, and every download goes
+    # through a proxy that refuses connections, whether or not this machine is online.
+    keras_home = tmp_path / "keras_home"
+    keras_home.mkdir()
+    unreachable = "http://127.0.0.1:9"
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "KERAS_HOME": str(keras_home),
+        **{name: unreachable for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")},
+        "no_proxy": "",
+        "NO_PROXY": "",
+    }
+    proc = subprocess.run(
+        [*_keras_ext_command(), "train", "--dataset", "fashion_mnist", "--output", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = _without_tensorflow_startup(proc.stderr)
+    assert len(lines) == 1 and lines[0].startswith("keras-ext train: error: "), lines
+    cache = keras_home / "datasets" / "fashion-mnist"
+    for fragment in ("'fashion_mnist'", f"cache {cache} ", "train-images-idx3-ubyte.gz", "--dataset PATH"):
+        assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()

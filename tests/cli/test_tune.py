@@ -61,11 +61,19 @@ def test_three_trials_finish_offline_and_the_best_model_scores_what_the_leaderbo
     rows = _rows(project)
     assert sorted(r["trial_id"] for r in rows) == ["0", "1", "2"]
     assert all(r["status"] == "COMPLETED" and r["epochs_trained"] == "2" for r in rows)
+    # Numbered as keras-tuner prints them ("Trial #3" is the trial of id "2"), everywhere.
+    assert all(int(r["trial"]) == int(r["trial_id"]) + 1 for r in rows)
     best = rows[0]
     assert float(best["score"]) == max(float(r["score"]) for r in rows)
-    printed = proc.stdout.split(f"best trial {best['trial_id']}: val_accuracy = ")[1].split()[0]
+    printed = proc.stdout.split(
+        f"best trial #{best['trial']} (trial_{best['trial_id']}, epoch {best['best_epoch']}): val_accuracy = "
+    )[1].split()[0]
     saved = json.load(open(project / "best_hyperparameters.json"))
     assert saved["trial_id"] == best["trial_id"] and saved["score"] == float(best["score"])
+    assert saved["trial"] == int(best["trial"]) and saved["best_epoch"] == int(best["best_epoch"])
+    # best_epoch counts from 1, as Keras's "Epoch 2/2" and the plots do.
+    epochs = _record(project, best["trial_id"])["executions"][0]
+    assert epochs[saved["best_epoch"] - 1]["val_accuracy"] == max(e["val_accuracy"] for e in epochs)
     assert not [f for f in os.listdir(project) if f.startswith(".tmp")]
 
     out = run_fresh_python(

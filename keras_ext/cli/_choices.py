@@ -1,0 +1,22 @@
+"""The names the command line's options accept, spelled out so that building the parsers imports no Keras.
+
+Each tuple is a copy of the library's own list, which lives in a module that
+imports Keras (and with it TensorFlow or JAX); `--help` and an argument error
+must not wait for that. tests/cli/test_help.py checks that each copy equals
+its source.
+"""
+
+# keras_ext.models._by_name.MODEL_NAMES
+MODEL_NAMES = ("simplecnn", "fashioncnn")
+# keras_ext.benchmarking.workload.DATA_KINDS
+BENCH_DATA_KINDS = ("arrays", "tf.data")
+# keras_ext.benchmarking.variant.VARIANTS
+BENCH_VARIANTS = (
+    "fit",
+    "fit_spe",
+    "trainer_graph",
+    "trainer_spe",
+    "trainer_xla",
+    "trainer_eager",
+    "bare_loop",
+)
