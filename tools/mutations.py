@@ -298,6 +298,22 @@ MUTATIONS = (
         new="        self._policies = [retention.KeepNewest(None if self.max_to_keep is None else self.max_to_keep + 1)]",
         tests=("tests/checkpoint/test_checkpointer.py", "tests/checkpoint/test_own_loop.py"),
     ),
+    Mutation(
+        name="output-probe-write-skipped",
+        guarantee="an output directory is proved writable by a real write before any training",
+        path="keras_ext/cli/_inputs.py",
+        old="        _write_probe(path)",
+        new="        pass",
+        tests=("tests/cli/test_inputs.py",),
+    ),
+    Mutation(
+        name="trials-numbered-from-0",
+        guarantee="trials are numbered from 1 everywhere, as keras-tuner's Trial #N",
+        path="keras_ext/tuning/leaderboard.py",
+        old="    return int(text) + 1 if text.isdigit() else text",
+        new="    return int(text) if text.isdigit() else text",
+        tests=("tests/tuning/test_leaderboard.py",),
+    ),
 )
 
 
