@@ -28,7 +28,7 @@ import warnings
 import keras
 
 from keras_ext import _keras_internals as internals
-from keras_ext.callbacks import _training_state as training_state
+from keras_ext.checkpoint import _training_state as training_state
 
 
 class FitResume:

@@ -22,16 +22,16 @@ import warnings
 import keras
 
 from keras_ext import _progress as progress
-from keras_ext.callbacks import _checkpoint_files as files
-from keras_ext.callbacks import _loading as loading
-from keras_ext.callbacks import _retention as retention
-from keras_ext.callbacks import _training_state as training_state
-from keras_ext.callbacks._direction import MODES
-from keras_ext.callbacks._direction import metric_direction
-from keras_ext.callbacks._direction import ranked
+from keras_ext._direction import MODES
+from keras_ext._direction import metric_direction
+from keras_ext._direction import ranked
 from keras_ext.callbacks._fit_resume import FitResume
 from keras_ext.callbacks._preemption import PreemptionGuard
-from keras_ext.callbacks._save_trigger import SaveTrigger
+from keras_ext.checkpoint import _checkpoint_files as files
+from keras_ext.checkpoint import _loading as loading
+from keras_ext.checkpoint import _retention as retention
+from keras_ext.checkpoint import _training_state as training_state
+from keras_ext.checkpoint._save_trigger import SaveTrigger
 from keras_ext.distribute.process_role import SINGLE
 from keras_ext.distribute.process_role import all_gather_int
 from keras_ext.distribute.process_role import process_role

@@ -8,10 +8,10 @@ import numpy as np
 
 from keras_ext import _keras_internals
 from keras_ext import _progress as progress
+from keras_ext._direction import compiled_metrics
+from keras_ext._direction import is_better
+from keras_ext._direction import metric_direction
 from keras_ext._validation import check_non_negative
-from keras_ext.callbacks._direction import compiled_metrics
-from keras_ext.callbacks._direction import is_better
-from keras_ext.callbacks._direction import metric_direction
 from keras_ext.callbacks._learning_rate import current_learning_rate
 from keras_ext.callbacks._learning_rate import schedule_of
 from keras_ext.callbacks._learning_rate import set_schedule

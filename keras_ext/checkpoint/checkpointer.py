@@ -6,11 +6,11 @@ import time
 
 import keras
 
-from keras_ext.callbacks import _checkpoint_files as files
-from keras_ext.callbacks import _loading as loading
-from keras_ext.callbacks import _retention as retention
-from keras_ext.callbacks import _training_state as training_state
-from keras_ext.callbacks._save_trigger import SaveTrigger
+from keras_ext.checkpoint import _checkpoint_files as files
+from keras_ext.checkpoint import _loading as loading
+from keras_ext.checkpoint import _retention as retention
+from keras_ext.checkpoint import _training_state as training_state
+from keras_ext.checkpoint._save_trigger import SaveTrigger
 
 
 class Checkpointer:

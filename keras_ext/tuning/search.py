@@ -261,7 +261,7 @@ def _make_objective(objective, direction, hypermodel):
         base = objective[len("val_") :] if objective.startswith("val_") else objective
         direction = getattr(hypermodel, "metric_directions", {}).get(base)
     if direction is None:  # the rule CheckpointManager and ReduceLROnPlateau use too
-        from keras_ext.callbacks._direction import metric_direction
+        from keras_ext._direction import metric_direction
 
         direction = metric_direction(objective)
     return keras_tuner.Objective(objective, direction)

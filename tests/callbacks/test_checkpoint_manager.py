@@ -19,7 +19,7 @@ import pytest
 
 from keras_ext.callbacks import CheckpointManager
 from keras_ext.callbacks import CheckpointMismatchError
-from keras_ext.callbacks import _checkpoint_files
+from keras_ext.checkpoint import _checkpoint_files
 from tests.callbacks import training_setup as setup
 
 EPOCHS = 3

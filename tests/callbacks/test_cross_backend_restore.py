@@ -88,7 +88,7 @@ def test_checkpoint_restores_on_the_other_backend(tmp_path, writer, reader):
 def test_integer_values_that_do_not_fit_the_live_dtype_are_refused():
     import keras
 
-    from keras_ext.callbacks import _training_state
+    from keras_ext.checkpoint import _training_state
 
     variable = keras.Variable(np.zeros(2, "uint32"), dtype="uint32", trainable=False)
     value, problem = _training_state._converted(np.array([3, 7], "int64"), variable)

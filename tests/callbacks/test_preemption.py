@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from keras_ext.callbacks import CheckpointManager
-from keras_ext.callbacks import _checkpoint_files
+from keras_ext.checkpoint import _checkpoint_files
 from tests.callbacks import small_job as job
 from tests.callbacks.training_setup import CrashAtStep
 

@@ -120,7 +120,7 @@ def test_fit_killed_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exactly(tm
 
 
 def _assert_every_listed_checkpoint_is_whole(tmp_path, run):
-    from keras_ext.callbacks import _checkpoint_files as files
+    from keras_ext.checkpoint import _checkpoint_files as files
 
     for _, path in files.list_checkpoints(str(tmp_path / "ckpt")):
         files.read_checkpoint(path)  # raises CorruptCheckpointError for a torn one

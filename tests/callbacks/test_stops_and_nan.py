@@ -13,7 +13,7 @@ import pytest
 
 import keras_ext
 from keras_ext.callbacks import CheckpointManager
-from keras_ext.callbacks import _checkpoint_files
+from keras_ext.checkpoint import _checkpoint_files
 from tests.callbacks import small_job as job
 from tests.callbacks.training_setup import CrashAtStep
 from tests.callbacks.training_setup import RecordBatchLogs

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_ext.callbacks import CheckpointManager
-from keras_ext.callbacks import _checkpoint_files
+from keras_ext.checkpoint import _checkpoint_files
 from keras_ext.training import Trainer
 from tests.callbacks import training_setup as setup
 

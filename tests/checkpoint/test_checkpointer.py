@@ -7,8 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_ext.callbacks._training_state import CheckpointMismatchError
 from keras_ext.checkpoint import Checkpointer
+from keras_ext.checkpoint._training_state import CheckpointMismatchError
 
 
 def _model(units=3, seed=0):

@@ -12,8 +12,8 @@ since every older checkpoint of that directory would not fit either.
 import os
 import warnings
 
-from keras_ext.callbacks import _checkpoint_files as files
-from keras_ext.callbacks import _training_state as training_state
+from keras_ext.checkpoint import _checkpoint_files as files
+from keras_ext.checkpoint import _training_state as training_state
 
 
 def read_usable(path):

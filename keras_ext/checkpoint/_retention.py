@@ -6,8 +6,8 @@ values (it refuses to write any other), so keeping the newest one always
 keeps the newest finite one.
 """
 
-from keras_ext.callbacks import _checkpoint_files as files
-from keras_ext.callbacks._direction import ranked
+from keras_ext._direction import ranked
+from keras_ext.checkpoint import _checkpoint_files as files
 
 
 class KeepNewest:
