@@ -32,6 +32,7 @@ from keras_ext.checkpoint import _loading as loading
 from keras_ext.checkpoint import _retention as retention
 from keras_ext.checkpoint import _training_state as training_state
 from keras_ext.checkpoint._save_trigger import SaveTrigger
+from keras_ext.checkpoint.checkpointer import Checkpointer
 from keras_ext.distribute.process_role import SINGLE
 from keras_ext.distribute.process_role import all_gather_int
 from keras_ext.distribute.process_role import process_role
@@ -208,10 +209,6 @@ class CheckpointManager(keras.callbacks.Callback):
         self._trigger = trigger
         # Unknown names keep the previous default, "min" (ReduceLROnPlateau refuses them).
         self._direction = None if monitor is None else (metric_direction(monitor, mode) or "min")
-        policies = [retention.KeepNewest(self.max_to_keep)]
-        if monitor is not None:
-            policies.append(retention.KeepBest(self.keep_best, self._direction))
-        self._policies = policies
         self._lock = threading.Lock()
         self._writer = None
         self._writer_error = None
@@ -236,6 +233,7 @@ class CheckpointManager(keras.callbacks.Callback):
         self._warned_non_finite = False
         self._loop_state = None
         self._fit_resume = None
+        self._checkpointer = None  # this run's files, made in on_train_begin (it needs the model)
         self._role = SINGLE
         self.restored_from = None
         self.preempted = None
@@ -291,6 +289,7 @@ class CheckpointManager(keras.callbacks.Callback):
         if self._role.is_chief:
             files.remove_leftovers(self.directory)
         self._scores = self._read_scores()
+        self._checkpointer = self._make_checkpointer(model)
         # The loop's TrainingProgress (the Trainer passes one in); Keras fit has none: make one.
         self._loop_state = progress.of(model, create=True)
         if self.data is not None:
@@ -416,26 +415,16 @@ class CheckpointManager(keras.callbacks.Callback):
 
     # -------------------------------------------------------------- restore
     def _resume_from_newest(self, model):
-        unusable = []
-        try:
-            for path, arrays, state in loading.usable_newest_first(self.directory, unusable, stacklevel=5):
-                try:
-                    self._restore_for_training(model, path, arrays, state)
-                except files.CorruptCheckpointError as e:  # a callback state that does not load
-                    warnings.warn(
-                        f"CheckpointManager: skipping corrupt checkpoint {path}: {e}.", stacklevel=4
-                    )
-                    unusable.append(path)
-                    continue
-                return
-            if unusable:
-                raise ValueError(
-                    f"Every checkpoint in {self.directory!r} is corrupt; nothing to resume from. "
-                    "Move them away to start fresh."
-                )
-        finally:
-            if self.restored_from is not None:
-                loading.set_aside(unusable, stacklevel=5)
+        self._checkpointer._restore_newest(
+            lambda path, arrays, state: self._restore_for_training(model, path, arrays, state)
+        )
+
+    def _make_checkpointer(self, model):
+        """The files of this run, as a loop of one's own has them, plus a best-scored retention."""
+        checkpointer = Checkpointer(self.directory, model, max_to_keep=self.max_to_keep)
+        if self.monitor is not None:
+            checkpointer._policies.append(retention.KeepBest(self.keep_best, self._direction))
+        return checkpointer
 
     def _agree_on_restored_step(self):
         """Across processes: wait until every one has restored, and check they restored the same step.
@@ -584,14 +573,15 @@ class CheckpointManager(keras.callbacks.Callback):
             self._writer_error = e
 
     def _write(self, step, arrays, state):
-        payload = files.encode(arrays, state)
-        path = files.write_checkpoint(self.directory, step, payload, before_commit=self._before_commit)
         with self._lock:
             self._scores[step] = state["score"]
             scores = dict(self._scores)
-        for deleted in retention.rotate(self.directory, self._policies, scores):
-            with self._lock:
-                self._scores.pop(deleted, None)
+        path, deleted = self._checkpointer._commit(
+            step, arrays, state, scores, before_commit=self._before_commit
+        )
+        with self._lock:
+            for gone in deleted:
+                self._scores.pop(gone, None)
         if self.verbose:
             print(f"CheckpointManager: saved {path}")
 

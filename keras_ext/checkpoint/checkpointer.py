@@ -3,6 +3,7 @@
 import numbers
 import os
 import time
+import warnings
 
 import keras
 
@@ -143,9 +144,7 @@ class Checkpointer:
             "backend": keras.backend.backend(),
             "time": time.time(),
         }
-        payload = files.encode(arrays, state)  # a dict that is not JSON-able fails here, before any file
-        path = files.write_checkpoint(self.directory, int(step), payload)
-        retention.rotate(self.directory, self._policies, {})
+        path, _ = self._commit(int(step), arrays, state)
         if self.verbose:
             print(f"Checkpointer: saved {path}")
         return path
@@ -153,22 +152,53 @@ class Checkpointer:
     def restore_latest(self):
         """Restore the newest usable checkpoint; return its step, or None if there is none."""
         files.remove_leftovers(self.directory)
+        restored = self._restore_newest(self._restore)
+        if restored is None:
+            return None
+        path, state = restored
+        self.extra = dict(state.get("extra") or {})
+        if self.verbose:
+            print(f"Checkpointer: restored {path}")
+        return int(state["step"])
+
+    def _restore(self, path, arrays, state):
+        loading.build_if_needed(self.model, state)
+        groups = ("model", "optimizer") if self.optimizer is not None else ("model",)
+        if self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(self.model.trainable_variables)
+        training_state.assign(
+            training_state.plan_restore(path, state, arrays, self.model, groups, self.optimizer)
+        )
+
+    # What save() and restore_latest() share with CheckpointManager, which drives the same
+    # files from Keras's callback hooks (its state also holds metrics and callback states).
+    def _commit(self, step, arrays, state, scores=None, before_commit=None):
+        """Write a prepared state as `ckpt-<step>`, then apply retention; return (path, deleted steps)."""
+        payload = files.encode(arrays, state)  # a dict that is not JSON-able fails here, before any file
+        path = files.write_checkpoint(self.directory, step, payload, before_commit=before_commit)
+        return path, retention.rotate(self.directory, self._policies, scores or {})
+
+    def _restore_newest(self, restore):
+        """Call `restore(path, arrays, state)` on the newest usable checkpoint; return (path, state) or None.
+
+        Unusable checkpoints (unreadable, unverified, non-finite, or one whose
+        `restore` raises CorruptCheckpointError) are warned about and skipped
+        for the one before, then set aside once one restored. All or nothing:
+        a checkpoint that does not fit raises CheckpointMismatchError.
+        """
         unusable = []
-        for path, arrays, state in loading.usable_newest_first(self.directory, unusable, stacklevel=4):
-            loading.build_if_needed(self.model, state)
-            groups = ("model", "optimizer") if self.optimizer is not None else ("model",)
-            if self.optimizer is not None and not self.optimizer.built:
-                self.optimizer.build(self.model.trainable_variables)
-            plan = training_state.plan_restore(path, state, arrays, self.model, groups, self.optimizer)
-            training_state.assign(plan)
-            loading.set_aside(unusable, stacklevel=4)
-            self.extra = dict(state.get("extra") or {})
-            if self.verbose:
-                print(f"Checkpointer: restored {path}")
-            return int(state["step"])
+        for path, arrays, state in loading.usable_newest_first(self.directory, unusable, stacklevel=5):
+            try:
+                restore(path, arrays, state)
+            except files.CorruptCheckpointError as e:  # a callback state that does not load
+                warnings.warn(f"CheckpointManager: skipping corrupt checkpoint {path}: {e}.", stacklevel=5)
+                unusable.append(path)
+                continue
+            loading.set_aside(unusable, stacklevel=5)
+            return path, state
         if unusable:
             raise ValueError(
-                f"Every checkpoint in {self.directory!r} is corrupt; nothing to restore. "
+                f"Every checkpoint in {self.directory!r} is corrupt; nothing to resume from. "
                 "Move them away to start fresh."
             )
         return None
