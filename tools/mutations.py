@@ -55,7 +55,7 @@ MUTATIONS = (
     Mutation(
         name="sha256-skipped",
         guarantee="restore verifies each checkpoint file's SHA-256, not only its size",
-        path="keras_ext/callbacks/_checkpoint_files.py",
+        path="keras_ext/checkpoint/_checkpoint_files.py",
         old='if hashlib.sha256(data).hexdigest() != expected["sha256"]:',
         new="if False:",
         tests=("tests/callbacks/test_checksum.py",),
@@ -63,7 +63,7 @@ MUTATIONS = (
     Mutation(
         name="optimizer-class-unchecked",
         guarantee="a checkpoint of another optimizer class is refused before anything is assigned",
-        path="keras_ext/callbacks/_training_state.py",
+        path="keras_ext/checkpoint/_training_state.py",
         old="        if saved_class and saved_class != live_class:",
         new="        if False:",
         tests=("tests/callbacks/test_restore_all_or_nothing.py",),
@@ -71,7 +71,7 @@ MUTATIONS = (
     Mutation(
         name="restore-by-position",
         guarantee="variables are matched by name (auto-numbering removed), never by position",
-        path="keras_ext/callbacks/_training_state.py",
+        path="keras_ext/checkpoint/_training_state.py",
         old="    live = dict(zip(_keys([v.path for v in variables]), variables, strict=True))",
         new='    live = dict(zip(_keys([s["path"] for s in saved_specs]), variables))',
         tests=("tests/callbacks/test_restore_all_or_nothing.py",),
@@ -79,7 +79,7 @@ MUTATIONS = (
     Mutation(
         name="assign-while-checking",
         guarantee="a restore is all or nothing: a late mismatch leaves every variable unchanged",
-        path="keras_ext/callbacks/_training_state.py",
+        path="keras_ext/checkpoint/_training_state.py",
         old="            plan.append((variable, value))",
         new="            variable.assign(value)",
         tests=("tests/callbacks/test_restore_all_or_nothing.py",),
@@ -87,7 +87,7 @@ MUTATIONS = (
     Mutation(
         name="state-content-unvalidated",
         guarantee="a checkpoint with valid checksums but malformed content falls back to the previous one",
-        path="keras_ext/callbacks/_checkpoint_files.py",
+        path="keras_ext/checkpoint/_checkpoint_files.py",
         old="    problem = state_problem(state, arrays)",
         new="    problem = None",
         tests=("tests/callbacks/test_restore_all_or_nothing.py",),
@@ -143,7 +143,7 @@ MUTATIONS = (
     Mutation(
         name="write-without-temporary-name",
         guarantee="a checkpoint is written under a temporary name and committed by one rename",
-        path="keras_ext/callbacks/_checkpoint_files.py",
+        path="keras_ext/checkpoint/_checkpoint_files.py",
         old='tmp = os.path.join(directory, f".tmp-{name}-{token}")',
         new="tmp = os.path.join(directory, name)",
         tests=("tests/callbacks/test_sigkill_exactness.py",),
@@ -151,7 +151,7 @@ MUTATIONS = (
     Mutation(
         name="rotation-off-by-one",
         guarantee="max_to_keep keeps exactly the newest N checkpoints",
-        path="keras_ext/callbacks/_retention.py",
+        path="keras_ext/checkpoint/_retention.py",
         old="return set(steps if self.n is None else steps[-self.n :])",
         new="return set(steps if self.n is None else steps[-(self.n + 1) :])",
         tests=("tests/callbacks/test_checkpoint_manager.py",),
@@ -175,7 +175,7 @@ MUTATIONS = (
     Mutation(
         name="iterations-not-restored",
         guarantee="the optimizer's iterations (and so the schedule) resume where they were",
-        path="keras_ext/callbacks/_training_state.py",
+        path="keras_ext/checkpoint/_training_state.py",
         old="        variable.assign(value)",
         new='        if "iteration" not in variable.path:\n            variable.assign(value)',
         tests=("tests/callbacks/test_checkpoint_manager.py",),
@@ -223,7 +223,7 @@ MUTATIONS = (
     Mutation(
         name="delete-in-place",
         guarantee="a checkpoint is renamed away before it is deleted, so a half-deleted one is never listed",
-        path="keras_ext/callbacks/_checkpoint_files.py",
+        path="keras_ext/checkpoint/_checkpoint_files.py",
         old="        os.replace(path, trash)",
         new="        trash = path",
         tests=(
