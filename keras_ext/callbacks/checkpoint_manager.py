@@ -153,22 +153,9 @@ class CheckpointManager(keras.callbacks.Callback):
         data=None,
     ):
         super().__init__()
-        if not isinstance(directory, (str, os.PathLike)):
-            raise ValueError(f"`directory` must be a path, got directory={directory!r}.")
-        directory = os.fspath(directory)
-        if os.path.exists(directory) and not os.path.isdir(directory):
-            raise ValueError(
-                f"`directory` must be a directory (or not exist yet), got directory={directory!r}, "
-                "which is an existing file."
-            )
+        directory = files.check_directory(directory)
         trigger = SaveTrigger(save_freq)
-        if max_to_keep is not None and (
-            isinstance(max_to_keep, bool) or not isinstance(max_to_keep, numbers.Integral) or max_to_keep < 1
-        ):
-            raise ValueError(
-                "`max_to_keep` must be a positive integer or None (keep all), "
-                f"got max_to_keep={max_to_keep!r}."
-            )
+        max_to_keep = files.check_max_to_keep(max_to_keep)
         if monitor is not None and not isinstance(monitor, str):
             raise ValueError(f"`monitor` must be a metric name or None, got monitor={monitor!r}.")
         if mode not in MODES:
@@ -196,7 +183,7 @@ class CheckpointManager(keras.callbacks.Callback):
                 raise ValueError(f"`{name}` must be True or False, got {name}={value!r}.")
         self.directory = directory
         self.save_freq = trigger.save_freq
-        self.max_to_keep = None if max_to_keep is None else int(max_to_keep)
+        self.max_to_keep = max_to_keep
         self.monitor = monitor
         self.mode = mode
         self.keep_best = int(keep_best)

@@ -17,6 +17,7 @@ Reading verifies sizes and checksums before anything is used.
 import hashlib
 import io
 import json
+import numbers
 import os
 import re
 import shutil
@@ -33,6 +34,30 @@ _NAME = re.compile(r"^ckpt-(\d+)$")
 
 class CorruptCheckpointError(ValueError):
     """A checkpoint directory whose files do not match its manifest (or that has none)."""
+
+
+def check_directory(directory):
+    """Return a checkpoint directory argument as a str path (it may not exist yet), else raise ValueError."""
+    if not isinstance(directory, (str, os.PathLike)):
+        raise ValueError(f"`directory` must be a path, got directory={directory!r}.")
+    directory = os.fspath(directory)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise ValueError(
+            f"`directory` must be a directory (or not exist yet), got directory={directory!r}, "
+            "which is an existing file."
+        )
+    return directory
+
+
+def check_max_to_keep(max_to_keep):
+    """Return `max_to_keep` as a positive int, or None (keep all), else raise ValueError."""
+    if max_to_keep is None:
+        return None
+    if isinstance(max_to_keep, bool) or not isinstance(max_to_keep, numbers.Integral) or max_to_keep < 1:
+        raise ValueError(
+            f"`max_to_keep` must be a positive integer or None (keep all), got max_to_keep={max_to_keep!r}."
+        )
+    return int(max_to_keep)
 
 
 def checkpoint_name(step):

@@ -1,7 +1,6 @@
 """`Checkpointer`: CheckpointManager's checkpoints for any training loop, in four calls."""
 
 import numbers
-import os
 import time
 import warnings
 
@@ -73,30 +72,19 @@ class Checkpointer:
     """
 
     def __init__(self, directory, model, optimizer=None, max_to_keep=3, save_freq=1, verbose=0):
-        if not isinstance(directory, (str, os.PathLike)):
-            raise ValueError(f"`directory` must be a path, got directory={directory!r}.")
-        directory = os.fspath(directory)
-        if os.path.exists(directory) and not os.path.isdir(directory):
-            raise ValueError(
-                f"`directory` must be a directory, got directory={directory!r}, an existing file."
-            )
+        directory = files.check_directory(directory)
         if not isinstance(model, keras.Model):
             raise ValueError(f"`model` must be a keras.Model, got model={model!r}.")
         if optimizer is not None and not isinstance(optimizer, keras.optimizers.Optimizer):
             raise ValueError(f"`optimizer` must be a keras optimizer or None, got optimizer={optimizer!r}.")
-        if max_to_keep is not None and (
-            isinstance(max_to_keep, bool) or not isinstance(max_to_keep, numbers.Integral) or max_to_keep < 1
-        ):
-            raise ValueError(
-                f"`max_to_keep` must be a positive integer or None (keep all), got max_to_keep={max_to_keep!r}."
-            )
+        max_to_keep = files.check_max_to_keep(max_to_keep)
         trigger = SaveTrigger(save_freq)
         if trigger.every_epoch:
             raise ValueError("`save_freq` must be a positive integer number of steps, got save_freq='epoch'.")
         self.directory = directory
         self.model = model
         self.optimizer = optimizer if optimizer is not None else getattr(model, "optimizer", None)
-        self.max_to_keep = None if max_to_keep is None else int(max_to_keep)
+        self.max_to_keep = max_to_keep
         self.save_freq = trigger.save_freq
         self.verbose = verbose
         self.extra = {}
