@@ -53,6 +53,34 @@ def test_a_users_pipeline_resumes_exactly(kind, tmp_path):
 
 
 def test_a_plain_shuffled_tf_data_pipeline_resumes_at_the_right_step_and_warns_once(tmp_path):
+    # In one process (a crash, not a kill): what is checked is where training goes on and
+    # the warning, not the weights, which this pipeline cannot give back.
     pytest.importorskip("tensorflow")
-    rerun, _, _ = _kill_and_rerun("tf.data", tmp_path)
-    assert rerun.stderr.count("cannot be put back where it was") == 1, rerun.stderr[-3000:]
+    import warnings
+
+    import keras
+
+    from keras_ext.callbacks import CheckpointManager
+    from keras_ext.data import load_arrays
+    from tests.callbacks.training_setup import CrashAtStep
+    from tests.callbacks.user_data_job import user_pipeline
+
+    arrays = load_arrays("digits")
+    x, y = arrays.x_train[:96], arrays.y_train[:96].astype("int32")
+
+    def fit(callbacks):
+        data = user_pipeline("tf.data", x, y)
+        model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+        model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        manager = CheckpointManager(tmp_path, save_freq=2, data=data)
+        history = model.fit(data, epochs=3, shuffle=False, callbacks=[manager, *callbacks], verbose=0)
+        return history, int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+    with pytest.raises(CrashAtStep.Crash):
+        fit([CrashAtStep(5)])  # the newest checkpoint is step 4, in epoch 2 of 3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history, step = fit([])
+    assert (history.epoch, step) == ([1, 2], 9)
+    told = [w for w in caught if "cannot be put back where it was" in str(w.message)]
+    assert len(told) == 1, [str(w.message) for w in caught]
