@@ -33,7 +33,8 @@ def test_pruning_figures_in_docs_tuning_are_pruning_json():
     quoted = [
         f"pruning stopped {pruned['trials_pruned']} of the {record['arguments']['trials']} trials",
         f"trained {pruned['epochs_trained']} epochs instead of {full['epochs_trained']}",
-        f"({pruned['best_trial']}, val_accuracy {pruned['best_score']:.6f})",
+        # Numbered as keras-tuner prints trials (#N, from 1), named by its id (trial_<id>).
+        f"(#{int(pruned['best_trial']) + 1}, `trial_{pruned['best_trial']}`, val_accuracy {pruned['best_score']:.6f})",
         f"({pruned['cpu_seconds']} s against {full['cpu_seconds']} s,",
         f"({pruned['trial_seconds']} s against {full['trial_seconds']} s)",
         f"CPU {pruned['cpu_seconds']} s instead of {full['cpu_seconds']} s",
