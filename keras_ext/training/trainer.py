@@ -269,7 +269,7 @@ class Trainer:
                 if steps is not None and index >= steps:
                     break
                 self._ensure_built(batch_x, None, None)
-                outputs.append(keras.ops.convert_to_numpy(self._predict_batch(batch_x)))
+                outputs.append(keras.ops.convert_to_numpy(self._steps.predict(batch_x)))
         if not outputs:
             raise ValueError("`x` yielded no batches to predict on.")
         return np.concatenate(outputs, axis=0)
@@ -456,9 +456,6 @@ class Trainer:
     def _retrace_requested(self):
         loop_state = progress.of(self.model)
         return loop_state is not None and loop_state.retrace
-
-    def _predict_batch(self, x):
-        return self._steps.predict(x)
 
     # -------------------------------------------------------------- helpers
     def _validation_source(self, validation_data, batch_size):
