@@ -134,6 +134,11 @@ def _is_told_epochs(pipeline):
     return callable(getattr(pipeline, "set_epoch", None)) and not _counts_passes(pipeline)
 
 
+def is_grain_dataset(x):
+    """A Grain `MapDataset`, `IterDataset` or `DataLoader` (told apart without importing Grain)."""
+    return type(x).__module__.split(".")[0] == "grain" and hasattr(x, "__iter__")
+
+
 def may_shuffle(pipeline):
     """Whether a pipeline without `set_epoch` may change its order between passes.
 
@@ -150,7 +155,7 @@ def may_shuffle(pipeline):
             for hook in ("on_epoch_begin", "on_epoch_end")
             if hasattr(type(pipeline), hook)
         )
-    if type(pipeline).__module__.split(".")[0] == "grain":
+    if is_grain_dataset(pipeline):
         # Grain orders by index from its seed: every pass (a new iterator, as fit makes
         # one each epoch) repeats it, and fit's fast-forward finds the resumed batch.
         return False

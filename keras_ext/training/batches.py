@@ -5,6 +5,7 @@ import math
 import keras
 import numpy as np
 
+from keras_ext._progress import is_grain_dataset
 from keras_ext._validation import check_positive_int
 from keras_ext._validation import check_rate
 
@@ -15,11 +16,6 @@ def _is_tf_dataset(x):
     except ImportError:
         return False
     return isinstance(x, tf.data.Dataset)
-
-
-def _is_grain_dataset(x):
-    """A Grain `MapDataset`, `IterDataset` or `DataLoader` (told apart without importing Grain)."""
-    return type(x).__module__.split(".")[0] == "grain" and hasattr(x, "__iter__")
 
 
 def unpack(element, where, need_y=True):
@@ -77,7 +73,7 @@ class BatchSource:
         # resumed at epoch e in a new process sees the batches it would have seen.
         self.seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
         self.epoch = 0
-        if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset) or _is_grain_dataset(x):
+        if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset) or is_grain_dataset(x):
             if y is not None or sample_weight is not None:
                 raise ValueError(
                     f"When {where} is a dataset it must carry the targets: pass y=None and "
@@ -160,7 +156,7 @@ class BatchSource:
     def _dataset_length(data):
         if isinstance(data, keras.utils.PyDataset):
             return len(data)
-        if _is_grain_dataset(data):
+        if is_grain_dataset(data):
             try:
                 return len(data)
             except TypeError:  # an IterDataset or DataLoader has no length
