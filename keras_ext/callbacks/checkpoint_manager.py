@@ -104,7 +104,8 @@ class CheckpointManager(keras.callbacks.Callback):
         async_write: write checkpoints in a background thread. The state is
             copied at the step itself; at most one write is in flight (a new
             save waits for the previous one); all writes finish before `fit`
-            returns.
+            returns. A write that fails stops training at the next batch end
+            with its error.
         save_on_train_end: also save the final state when training ends, if
             the last step was not saved already.
         save_on_preemption: on SIGTERM or SIGINT during training (main
@@ -309,6 +310,8 @@ class CheckpointManager(keras.callbacks.Callback):
         self._fit_resume.batch_begin(self._epoch, batch)
 
     def on_train_batch_end(self, batch, logs=None):
+        if self._writer is not None and not self._writer.is_alive():
+            self._wait_for_writer()  # a background write that failed stops training here
         if self._loop_state.is_fast_forwarded(self._epoch, batch):
             self._batch_seen = batch
             return
@@ -579,7 +582,8 @@ class CheckpointManager(keras.callbacks.Callback):
         error, self._writer_error = self._writer_error, None
         if error is not None:
             raise RuntimeError(
-                f"CheckpointManager: a background checkpoint write failed: {error!r}"
+                f"CheckpointManager: a background checkpoint write to {self.directory!r} failed: "
+                f"{error!r}. The newest committed checkpoint, {self.latest}, stays the resume point."
             ) from error
 
     def _read_scores(self):

@@ -104,6 +104,23 @@ def test_float_rate_is_reduced_exactly_as_keras_does(keras_reference):
     assert record.rates == pytest.approx(keras_reference)
 
 
+def test_cooldown_of_two_holds_off_every_other_reduction_as_keras_counts_it():
+    # A score that never improves, patience 1. Keras decrements the cooldown before
+    # it checks it, so cooldown=1 changes nothing (a reduction after every epoch
+    # from the second) and cooldown=2 skips one epoch: reductions after epochs 2, 4, 6.
+    kwargs = {"monitor": "loss_score", "factor": 0.5, "patience": 1, "cooldown": 2, "mode": "min"}
+
+    class Flat(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["loss_score"] = 1.0
+
+    record, keras_record = Record(), Record()
+    _fit(_model(_decay()), [Flat(), ReduceLROnPlateau(**kwargs), record], epochs=6)
+    _fit(_model(1.0), [Flat(), keras.callbacks.ReduceLROnPlateau(**kwargs), keras_record], epochs=6)
+    assert list(record.scales.values()) == [1.0, 0.5, 0.5, 0.25, 0.25, 0.125]
+    assert list(keras_record.rates.values()) == pytest.approx(list(record.scales.values()))
+
+
 def test_counters_and_scale_survive_a_resume(tmp_path, keras_reference):
     uninterrupted = Record()
     _fit(_model(_decay()), [Score(), ReduceLROnPlateau(**KWARGS), uninterrupted])
