@@ -2,7 +2,8 @@
 
 A checkpoint is a directory `ckpt-<global step>` holding
 
-    state.npz       every variable value (model, optimizer, metrics)
+    state.npz       every variable value (model, optimizer, metrics), and under
+                    MirroredStrategy each device's copy that differs from the first
     state.json      epoch, step, variable specs, callback states, ...
     MANIFEST.json   size and SHA-256 of the two files above; written last
 
@@ -29,6 +30,15 @@ FORMAT_VERSION = 1
 MANIFEST = "MANIFEST.json"
 STATE_JSON = "state.json"
 STATE_NPZ = "state.npz"
+# The state.npz prefix of device copies that differ from the first device's value.
+REPLICAS = "replicas"
+
+
+def replica_key(group, index, replica):
+    """The array key of variable `index`'s copy on device `replica` (1 or more), kept when it differs."""
+    return f"{REPLICAS}/{group}/{index:05d}/{replica}"
+
+
 _NAME = re.compile(r"^ckpt-(\d+)$")
 
 
@@ -282,7 +292,28 @@ def state_problem(state, arrays):
         extra = [k for k in arrays if k.startswith(f"{group}/") and k not in expected]
         if extra:
             return f"{STATE_NPZ} has arrays no variable record describes: {', '.join(sorted(extra))}"
-    unknown = [k for k in arrays if k.split("/")[0] not in variables]
+    copies_problem = _device_copies_problem(variables, arrays)
+    if copies_problem:
+        return copies_problem
+    unknown = [k for k in arrays if k.split("/")[0] not in (*variables, REPLICAS)]
     if unknown:
         return f"{STATE_NPZ} has arrays of no recorded group: {', '.join(sorted(unknown))}"
+    return None
+
+
+def _device_copies_problem(variables, arrays):
+    """What is wrong with the `replicas/<group>/<index>/<replica>` arrays, or None.
+
+    Each is one device's copy of a recorded variable (MirroredStrategy keeps
+    BatchNormalization statistics per device) and has that variable's shape and dtype.
+    """
+    for key in (k for k in arrays if k.startswith(f"{REPLICAS}/")):
+        parts = key.split("/")
+        specs = variables.get(parts[1]) if len(parts) == 4 else None
+        index = int(parts[2]) if specs is not None and parts[2].isdigit() else -1
+        if not 0 <= index < len(specs or []) or not parts[3].isdigit() or int(parts[3]) < 1:
+            return f"{STATE_NPZ} has a device copy of no recorded variable: {key}"
+        spec, array = specs[index], arrays[key]
+        if list(array.shape) != spec["shape"] or str(array.dtype) != spec["dtype"]:
+            return f"{key} is {tuple(array.shape)} {array.dtype}, its variable's record says {tuple(spec['shape'])} {spec['dtype']}"
     return None

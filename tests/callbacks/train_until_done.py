@@ -162,7 +162,10 @@ def main(argv=None):
         history = model.fit(
             train, validation_data=validation, epochs=args.epochs, callbacks=callbacks, verbose=0
         )
-    np.savez(args.weights, *setup.weights(model))
+    # Under MirroredStrategy each device's copy too: BatchNormalization's statistics
+    # drift apart per device, and validation reads each device's own.
+    copies = [c.numpy() for v in model.variables for c in getattr(v.value, "values", ())[1:]]
+    np.savez(args.weights, *setup.weights(model), *copies)
     print(json.dumps({"history_epochs": history.epoch}))
     return 0
 
