@@ -314,6 +314,49 @@ MUTATIONS = (
         new="    return int(text) if text.isdigit() else text",
         tests=("tests/tuning/test_leaderboard.py",),
     ),
+    Mutation(
+        name="keepbest-direction-ignored",
+        guarantee='keep_best keeps the best-scored checkpoints the monitor\'s way (the highest for mode="max")',
+        path="keras_ext/checkpoint/_retention.py",
+        old="ranked({s: scores.get(s) for s in steps}, self.direction)",
+        new='ranked({s: scores.get(s) for s in steps}, "min")',
+        tests=("tests/callbacks/test_keep_best_direction.py",),
+    ),
+    Mutation(
+        name="writer-error-swallowed",
+        guarantee="a failed background checkpoint write stops training at the next batch end",
+        path="keras_ext/callbacks/checkpoint_manager.py",
+        old="            self._writer_error = e\n",
+        new="            print(e)\n",
+        tests=("tests/callbacks/test_async_write_failure.py",),
+    ),
+    Mutation(
+        name="cli-save-freq-ignored",
+        guarantee="keras-ext train --save-freq N saves every N steps",
+        path="keras_ext/cli/train.py",
+        old="save_freq=20 if args.save_freq is None else args.save_freq,",
+        new="save_freq=20,",
+        tests=("tests/cli/test_train_save_freq.py",),
+    ),
+    Mutation(
+        name="cooldown-ignored",
+        guarantee="ReduceLROnPlateau waits `cooldown` epochs after a reduction, as Keras counts them",
+        path="keras_ext/callbacks/reduce_lr_on_plateau.py",
+        old="                self.cooldown_counter = self.cooldown\n",
+        new="                self.cooldown_counter = 0\n",
+        tests=(
+            "tests/callbacks/test_reduce_lr_on_plateau.py::"
+            "test_cooldown_of_two_holds_off_every_other_reduction_as_keras_counts_it",
+        ),
+    ),
+    Mutation(
+        name="search-reload-skipped",
+        guarantee="a Search of an existing project reloads it and retrains no finished trial",
+        path="keras_ext/tuning/search.py",
+        old="            overwrite=self.overwrite and not is_worker(),",
+        new="            overwrite=not is_worker(),",
+        tests=("tests/tuning/test_search_reload.py",),
+    ),
 )
 
 
