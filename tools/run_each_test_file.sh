@@ -34,15 +34,20 @@ fi
 
 failed=()
 started=$SECONDS
+cpu_file=$(mktemp)
+trap 'rm -f "$cpu_file"' EXIT
 for f in "${files[@]}"; do
     t0=$(date +%s.%N)
-    log=$(python -m pytest -q -p no:cacheprovider "$f" 2>&1)
+    # CPU seconds (the process and its children) beside the wall time: on a busy
+    # machine the wall time grows with the load, the CPU time much less.
+    log=$(/usr/bin/time -f "cpu %U %S" -o "$cpu_file" python -m pytest -q -p no:cacheprovider "$f" 2>&1)
     code=$?
     seconds=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    cpu=$(awk '/^cpu / { printf "%.1f", $2 + $3 }' "$cpu_file")
     if [ "$code" -eq 0 ] || [ "$code" -eq 5 ]; then
-        printf '%-64s passed %7ss\n' "$f" "$seconds"
+        printf '%-64s passed %7ss wall %7ss cpu\n' "$f" "$seconds" "$cpu"
     else
-        printf '%-64s FAILED %7ss (pytest exit %s)\n' "$f" "$seconds" "$code"
+        printf '%-64s FAILED %7ss wall %7ss cpu (pytest exit %s)\n' "$f" "$seconds" "$cpu" "$code"
         printf '%s\n' "$log" | tail -n 15 | sed 's/^/    /'
         failed+=("$f")
     fi
