@@ -34,8 +34,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _seed_and_policy():
+def _seed_and_process_wide_keras_settings():
+    """A fixed seed; the dtype policy and interactive logging as they were before the test.
+
+    Keras's own learning_rate_scheduler_test (run by tests/conformance) turns
+    interactive logging off and leaves it off: every progress bar after it
+    went to absl logging instead of stdout, and a later test reading the bar
+    from capsys failed only in that order.
+    """
     keras.utils.set_random_seed(1234)
     policy = keras.config.dtype_policy()
+    interactive = keras.config.is_interactive_logging_enabled()
     yield
     keras.config.set_dtype_policy(policy)
+    if interactive:
+        keras.config.enable_interactive_logging()
+    else:
+        keras.config.disable_interactive_logging()
