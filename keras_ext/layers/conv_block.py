@@ -7,6 +7,18 @@ from keras_ext._validation import check_non_negative
 from keras_ext._validation import check_positive_int
 from keras_ext._validation import check_rate
 
+# The momentum of BatchNormalization's moving mean and variance: each training
+# step moves them (1 - momentum) of the way to the batch's statistics. With
+# 0.9 (PyTorch's default) they weigh about the last 10 steps, so they follow a
+# short run; Keras's default 0.99 weighs about the last 100, which early in
+# training are mostly statistics of weights long gone
+# (benchmarks/short_runs_learn.py measures short runs).
+DEFAULT_BATCHNORM_MOMENTUM = 0.9
+# What configs saved before `batchnorm_momentum` existed trained with (Keras's
+# default): `from_config` uses it where the key is missing, so old `.keras`
+# files load and train on as before.
+LEGACY_BATCHNORM_MOMENTUM = 0.99
+
 
 @keras.saving.register_keras_serializable(package="keras_ext")
 class ConvBlock(keras.layers.Layer):
@@ -24,6 +36,12 @@ class ConvBlock(keras.layers.Layer):
         weight_decay: L2 factor on the convolution kernel (>= 0; 0 disables).
         dropout_rate: fraction of activations dropped in training, in [0, 1).
         strides: positive int or tuple of 2, the convolution's strides.
+        batchnorm_momentum: momentum of BatchNormalization's moving mean and
+            variance, in [0, 1): each training step moves them 1 - momentum of
+            the way to the batch's (default 0.9, about the last 10 steps;
+            Keras's own default, 0.99, lags a short run). A config saved
+            without it (keras_ext before this argument) loads with 0.99,
+            what it was trained with.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Example:
@@ -41,6 +59,7 @@ class ConvBlock(keras.layers.Layer):
         weight_decay=1e-4,
         dropout_rate=0.0,
         strides=1,
+        batchnorm_momentum=DEFAULT_BATCHNORM_MOMENTUM,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -49,6 +68,7 @@ class ConvBlock(keras.layers.Layer):
         self.weight_decay = check_non_negative("weight_decay", weight_decay)
         self.dropout_rate = check_rate("dropout_rate", dropout_rate)
         self.strides = check_kernel_size("strides", strides)
+        self.batchnorm_momentum = check_rate("batchnorm_momentum", batchnorm_momentum)
         regularizer = keras.regularizers.L2(self.weight_decay) if self.weight_decay else None
         # Sub-layers are created here (not in build) so Keras tracks them and a
         # `.keras` file restores their weights; they share this layer's dtype policy
@@ -65,7 +85,7 @@ class ConvBlock(keras.layers.Layer):
             dtype=policy,
             name="conv",
         )
-        self.bn = keras.layers.BatchNormalization(dtype=policy, name="bn")
+        self.bn = keras.layers.BatchNormalization(momentum=self.batchnorm_momentum, dtype=policy, name="bn")
         self.relu = keras.layers.ReLU(dtype=policy, name="relu")
         self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=policy, name="dropout")
 
@@ -98,4 +118,14 @@ class ConvBlock(keras.layers.Layer):
             "weight_decay": self.weight_decay,
             "dropout_rate": self.dropout_rate,
             "strides": self.strides,
+            "batchnorm_momentum": self.batchnorm_momentum,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        return super().from_config(with_legacy_momentum(config))
+
+
+def with_legacy_momentum(config):
+    """`config` with `batchnorm_momentum` 0.99 where it has none (saved before the argument existed)."""
+    return {"batchnorm_momentum": LEGACY_BATCHNORM_MOMENTUM, **config}

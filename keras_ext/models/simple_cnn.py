@@ -6,7 +6,9 @@ from keras_ext._validation import check_kernel_size
 from keras_ext._validation import check_non_negative
 from keras_ext._validation import check_positive_int
 from keras_ext._validation import check_rate
+from keras_ext.layers.conv_block import DEFAULT_BATCHNORM_MOMENTUM
 from keras_ext.layers.conv_block import ConvBlock
+from keras_ext.layers.conv_block import with_legacy_momentum
 from keras_ext.models._shapes import check_image_shape
 from keras_ext.models._tracking import expose_to_tf_checkpoint
 
@@ -28,6 +30,11 @@ class SimpleCNN(keras.Model):
         pool_size: max-pooling window applied after every block but the
             last (`None` disables pooling: the blocks then keep the input's
             spatial size, which is slower and sees less of the image).
+        batchnorm_momentum: momentum of every ConvBlock's BatchNormalization
+            moving statistics, in [0, 1) (default 0.9, about the last 10
+            steps; Keras's default 0.99 lags a short run: see ConvBlock).
+            A config saved without it (keras_ext before this argument) loads
+            with 0.99, what it was trained with.
         **kwargs: base `keras.Model` arguments (`name`, `dtype`, ...).
 
     Example:
@@ -46,6 +53,7 @@ class SimpleCNN(keras.Model):
         weight_decay=1e-4,
         dropout_rate=0.0,
         pool_size=2,
+        batchnorm_momentum=DEFAULT_BATCHNORM_MOMENTUM,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -61,6 +69,7 @@ class SimpleCNN(keras.Model):
         self.weight_decay = check_non_negative("weight_decay", weight_decay)
         self.dropout_rate = check_rate("dropout_rate", dropout_rate)
         self.pool_size = None if pool_size is None else check_kernel_size("pool_size", pool_size)
+        self.batchnorm_momentum = check_rate("batchnorm_momentum", batchnorm_momentum)
         policy = self.dtype_policy
         self.blocks = [
             ConvBlock(
@@ -68,6 +77,7 @@ class SimpleCNN(keras.Model):
                 self.kernel_size,
                 weight_decay=self.weight_decay,
                 dropout_rate=self.dropout_rate,
+                batchnorm_momentum=self.batchnorm_momentum,
                 dtype=policy,
                 name=f"block_{i}",
             )
@@ -121,4 +131,9 @@ class SimpleCNN(keras.Model):
             "weight_decay": self.weight_decay,
             "dropout_rate": self.dropout_rate,
             "pool_size": self.pool_size,
+            "batchnorm_momentum": self.batchnorm_momentum,
         }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return super().from_config(with_legacy_momentum(config), custom_objects=custom_objects)

@@ -15,7 +15,7 @@ def _reference(block, input_shape=(None, 6, 6, 3)):
     reference = keras.Sequential(
         [
             keras.layers.Conv2D(block.filters, block.kernel_size, padding="same", use_bias=False),
-            keras.layers.BatchNormalization(),
+            keras.layers.BatchNormalization(momentum=block.batchnorm_momentum),
             keras.layers.ReLU(),
         ]
     )
@@ -33,6 +33,12 @@ def test_matches_plain_keras_conv_bn_relu(training):
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(block(x, training=training)),
         keras.ops.convert_to_numpy(reference(x, training=training)),
+        atol=1e-5,
+    )
+    # The moving statistics move alike too (the same momentum).
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(block.bn.moving_variance),
+        keras.ops.convert_to_numpy(reference.layers[1].moving_variance),
         atol=1e-5,
     )
 
@@ -97,6 +103,8 @@ def test_symbolic_models_and_mixed_precision():
         ({"filters": 0}, "filters"),
         ({"kernel_size": (3,)}, "kernel_size"),
         ({"kernel_size": 0}, "kernel_size"),
+        ({"batchnorm_momentum": 1.0}, "batchnorm_momentum"),
+        ({"batchnorm_momentum": -0.1}, "batchnorm_momentum"),
     ],
 )
 def test_bad_arguments_raise_value_error_naming_them(kwargs, argument):

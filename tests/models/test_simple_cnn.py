@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from keras_ext.layers import ConvBlock
+from keras_ext.layers.conv_block import DEFAULT_BATCHNORM_MOMENTUM
 from keras_ext.models import SimpleCNN
 
 
@@ -71,6 +72,7 @@ def test_learns_a_small_separable_problem():
         ({"num_classes": 0}, "num_classes"),
         ({"dropout_rate": 2.0}, "dropout_rate"),
         ({"kernel_size": -1}, "kernel_size"),
+        ({"batchnorm_momentum": 1.5}, "batchnorm_momentum"),
     ],
 )
 def test_bad_arguments_raise_value_error_naming_them(kwargs, argument):
@@ -81,3 +83,21 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs, argument):
 def test_rank_2_input_is_rejected_with_shape_in_message():
     with pytest.raises(ValueError, match=r"SimpleCNN expects .*rank 4.*\(3, 784\)"):
         SimpleCNN()(np.ones((3, 784), "float32"))
+
+
+def test_batchnorm_momentum_reaches_every_batchnorm_and_configs_without_it_keep_keras_0_99():
+    # The default lets BatchNormalization's statistics follow a short run
+    # (benchmarks/short_runs_learn.py); configs saved before the argument
+    # existed trained with Keras's 0.99 and load with it.
+    model = SimpleCNN(num_classes=3, filters=(4, 8))
+    assert DEFAULT_BATCHNORM_MOMENTUM == 0.9
+    assert [b.bn.momentum for b in model.blocks] == [0.9, 0.9]
+    assert model.get_config()["batchnorm_momentum"] == 0.9
+    assert [b.bn.momentum for b in SimpleCNN(filters=(4, 8), batchnorm_momentum=0.5).blocks] == [0.5, 0.5]
+    for original in (model, ConvBlock(4, 3, batchnorm_momentum=0.8)):
+        assert type(original).from_config(original.get_config()).get_config() == original.get_config()
+        old = {k: v for k, v in original.get_config().items() if k != "batchnorm_momentum"}
+        restored = type(original).from_config(old)
+        assert restored.batchnorm_momentum == 0.99
+        blocks = restored.blocks if isinstance(restored, SimpleCNN) else [restored]
+        assert [block.bn.momentum for block in blocks] == [0.99] * len(blocks)
