@@ -21,8 +21,10 @@ def add_parser(subparsers):
         description=(
             "Search SimpleCNN's architecture, optimizer, learning rate and batch size with "
             "keras-tuner. An existing project resumes (finished trials are kept) unless "
-            "--overwrite. At the end it prints a leaderboard and writes best_model.keras "
-            "(the best trial's model), best_hyperparameters.json, trials.csv (every trial, "
+            "--overwrite, with the --objective, --direction and --epochs it was first searched "
+            "with (search.json records them; others are refused). At the end it prints a "
+            "leaderboard and writes best_model.keras (the best trial's model) and "
+            "best_hyperparameters.json when the best trial changed, trials.csv (every trial, "
             "best first) and trials.png (each trial's objective by epoch) to "
             "DIRECTORY/PROJECT_NAME, beside keras-tuner's own files and a trial_<id> folder "
             "per trial (with keras_ext's epochs.json). Trials are numbered from 1, as "
@@ -202,9 +204,38 @@ def _prepare(args):
         seed=args.seed,
         pruning=pruning,
     )
+    _check_project(search, args)
     keras.utils.set_random_seed(args.seed)
     search.check(arrays.x_train, arrays.y_train)
     return search, arrays
+
+
+def _check_project(search, args):
+    """Refuse, as one line, a resumed project searched with another objective or number of epochs."""
+    from keras_ext.tuning import SearchSettingsChanged
+
+    try:
+        search.check_project(args.epochs)
+    except SearchSettingsChanged as e:
+        raise UsageError(_settings_message(e, search.hypermodel)) from e
+
+
+def _settings_message(error, hypermodel):
+    from keras_ext.tuning.search import known_direction
+
+    recorded = error.recorded
+    flags = f"--objective {recorded['objective']}"
+    # --direction only where the objective alone would not give the recorded one.
+    if recorded.get("direction") and recorded["direction"] != known_direction(
+        recorded["objective"], hypermodel
+    ):
+        flags += f" --direction {recorded['direction']}"
+    if recorded.get("epochs") is not None:
+        flags += f" --epochs {recorded['epochs']}"
+    return (
+        f"the project {error.project_dir} was searched with {flags}; rerun with those, or use a new "
+        "--directory or --project-name (--overwrite starts it afresh)"
+    )
 
 
 def run(args):
@@ -218,6 +249,8 @@ def run(args):
 
     try:
         with search.lock():
+            # Again under the lock: a search that ended meanwhile may have recorded other settings.
+            _check_project(search, args)
             return _search(args, search, arrays)
     except ProjectBusyError as e:
         raise UsageError(e) from e
@@ -258,7 +291,13 @@ def _search(args, search, arrays):
             f"best trial #{best['trial']} (trial_{best['trial_id']}{at_epoch}): "
             f"{search.objective.name} = {best['score']:.6f}"
         )
-        written = [BEST_MODEL, BEST_HYPERPARAMETERS, TRIALS_CSV]
+        if search.best_written:
+            written = [BEST_MODEL, BEST_HYPERPARAMETERS, TRIALS_CSV]
+        else:
+            print_msg(
+                f"kept {BEST_MODEL} and {BEST_HYPERPARAMETERS}: no trial of this run beats the best "
+                "they already hold"
+            )
     print_msg("wrote " + ", ".join(os.path.join(search.project_dir, name) for name in written))
     try:
         from keras_ext.plots import plot_trials

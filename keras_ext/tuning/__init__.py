@@ -3,11 +3,14 @@
 `SimpleCNNHyperModel` is the search space; `Search` runs it (checked input,
 resume, seeded trials, results written to the project directory);
 `MedianPruning` stops hopeless trials; `ProjectBusyError` says another live
-process is searching the project; `TrialHistory` keeps every trial's
-epochs on disk; `Leaderboard` ranks the trials.
+process is searching the project; `SearchSettingsChanged` says a project
+is resumed with another objective or number of epochs than it was searched
+with; `TrialHistory` keeps every trial's epochs on disk; `Leaderboard`
+ranks the trials.
 """
 
 from keras_ext.tuning._project_lock import ProjectBusyError
+from keras_ext.tuning._search_record import SearchSettingsChanged
 from keras_ext.tuning.hypermodel import SimpleCNNHyperModel
 from keras_ext.tuning.leaderboard import Leaderboard
 from keras_ext.tuning.median_pruning import MedianPruning
@@ -19,6 +22,7 @@ __all__ = [
     "MedianPruning",
     "ProjectBusyError",
     "Search",
+    "SearchSettingsChanged",
     "SimpleCNNHyperModel",
     "TrialHistory",
 ]

@@ -55,6 +55,18 @@ class _KerasExtTrials:
         self.history.finish(trial_id)
         return results
 
+    def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
+        # keras-tuner 1.4 (keras_tuner/src/engine/tuner.py, Tuner._configure_tensorboard_dir,
+        # called by Tuner.run_trial for every execution of every trial) imports
+        # tensorboard.plugins.hparams on the TensorFlow backend before it looks for a
+        # TensorBoard callback, the only thing it acts on (it points the callback's log_dir at
+        # the trial and adds an hparams callback). Without one there is nothing to configure, so
+        # a TensorFlow installed without tensorboard must not fail every trial: only search with a
+        # TensorBoard callback needs the package (`Search.run` checks that before the first trial).
+        if not any(_is_tensorboard(callback) for callback in callbacks):
+            return
+        super()._configure_tensorboard_dir(callbacks, trial, execution)
+
     def load_model(self, trial):
         model = _keras_internals.tuner_build(self, trial.hyperparameters)
         if not model.built:
@@ -72,6 +84,30 @@ class _KerasExtTrials:
         # finished trial's model, graphs and datasets would live on while the
         # oracle picks the next trial (a Bayesian oracle fits its model then).
         keras.backend.clear_session(free_memory=True)
+
+
+def _is_tensorboard(callback):
+    # keras-tuner's own test: the class name, so a subclass or another library's TensorBoard counts too.
+    return type(callback).__name__ == "TensorBoard"
+
+
+def check_tensorboard(callbacks):
+    """Raise ValueError naming the package if a TensorBoard callback is in a search on TensorFlow
+    and `tensorboard.plugins.hparams`, which keras-tuner then imports in every trial, is missing."""
+    import importlib.util
+
+    if keras.backend.backend() != "tensorflow" or not any(_is_tensorboard(c) for c in callbacks or []):
+        return
+    try:
+        found = importlib.util.find_spec("tensorboard.plugins.hparams") is not None
+    except (ImportError, ValueError):  # a parent package missing, or None in sys.modules
+        found = False
+    if not found:
+        raise ValueError(
+            "A TensorBoard callback in a keras-tuner search on TensorFlow needs the tensorboard "
+            "package (keras-tuner logs each trial's hyperparameters with tensorboard.plugins.hparams): "
+            "pip install tensorboard, or search without the TensorBoard callback."
+        )
 
 
 def is_chief():

@@ -8,8 +8,10 @@ import keras_tuner
 import numpy as np
 
 from keras_ext._validation import check_positive_int
+from keras_ext.tuning import _search_record
 from keras_ext.tuning._project_lock import hold_project
 from keras_ext.tuning._tuners import TUNERS
+from keras_ext.tuning._tuners import check_tensorboard
 from keras_ext.tuning._tuners import is_worker
 from keras_ext.tuning.leaderboard import Leaderboard
 from keras_ext.tuning.median_pruning import MedianPruning
@@ -32,6 +34,14 @@ class Search:
     trials stop early. At the end the project directory gets
     `best_model.keras` (written atomically; it loads with only
     `import keras_ext`), `best_hyperparameters.json` and `trials.csv`.
+    The first two are written only when the best trial changed: a run
+    whose trials are no better leaves them byte for byte as they were.
+
+    A project is searched with one objective (and direction) and one
+    number of epochs: they are recorded in `search.json` in the project
+    directory at its first run, and a later run that asks for others raises
+    `SearchSettingsChanged` (a ValueError) before it writes anything
+    (`check_project`; `overwrite=True` starts afresh instead).
 
     Distributed search uses keras-tuner's own variables
     (`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP`, `KERASTUNER_ORACLE_PORT`):
@@ -102,6 +112,7 @@ class Search:
         self.tuner = None
         self._checked = False
         self._holds_lock = False
+        self.best_written = False
 
     @property
     def project_dir(self):
@@ -123,10 +134,16 @@ class Search:
                 "`validation_data` must be a pair (x_val, y_val): the objective and the best "
                 f"model's score are measured on it; got {type(validation_data).__name__}."
             )
+        check_tensorboard(callbacks)
+        self.check_project(epochs)
         if not self._checked:
             self.check(x, y)
         with self.lock():
+            self.check_project(epochs)  # again: a search that held the lock may have just recorded its own
             self.tuner = self._make_tuner(epochs)
+            # After the tuner: with `overwrite` keras-tuner has just deleted the project.
+            if not is_worker() and (self.overwrite or not _search_record.is_recorded(self.project_dir)):
+                _search_record.write(self.project_dir, self._settings(epochs))
             self.tuner.search(
                 x,
                 y,
@@ -172,6 +189,21 @@ class Search:
         self._checked = True
         return available
 
+    def check_project(self, epochs):
+        """Raise `SearchSettingsChanged` if the project on disk was searched with another objective,
+        direction or number of `epochs` per trial; writes nothing.
+
+        A new project, or one `overwrite` will delete, passes. `run` calls it
+        (holding the project's lock); call it yourself to fail early.
+        """
+        epochs = check_positive_int("epochs", epochs)
+        if self.overwrite and not is_worker():
+            return
+        _search_record.check(self.project_dir, self._settings(epochs))
+
+    def _settings(self, epochs):
+        return _search_record.settings(self.objective.name, self.objective.direction, epochs)
+
     def leaderboard(self):
         """The `Leaderboard` of the trials so far (after `run`)."""
         if self.tuner is None:
@@ -179,12 +211,18 @@ class Search:
         return Leaderboard.from_tuner(self.tuner)
 
     def write_results(self, validation_data):
-        """Write the best model, its hyperparameters and all trials; return the leaderboard."""
+        """Write all trials and, if the best trial changed, the best model and its hyperparameters.
+
+        Returns the leaderboard. `best_written` says whether `best_model.keras`
+        and `best_hyperparameters.json` were written (False when the best
+        trial is the one they already hold: they are left untouched).
+        """
         from keras_ext._io import save_model_atomically
 
         board = self.leaderboard()
         board.write_csv(os.path.join(self.project_dir, TRIALS_CSV))
-        if board.best is None:
+        self.best_written = False
+        if board.best is None or not best_changed(board, self.project_dir):
             return board
         # The leaderboard's best (ties broken by trial id), loaded built, weights of its best epoch.
         model = self.tuner.load_model(self.tuner.oracle.get_trial(board.best["trial_id"]))
@@ -199,6 +237,7 @@ class Search:
             model_path=BEST_MODEL,
             model_validation_logs={k: float(v) for k, v in logs.items()},
         )
+        self.best_written = True
         return board
 
     def _make_tuner(self, epochs):
@@ -218,6 +257,35 @@ class Search:
             tuner.oracle.max_trials = self.max_trials
             return tuner
         return TUNERS[self.tuner_name](max_trials=self.max_trials, **kwargs)
+
+
+def best_changed(board, project_dir):
+    """Whether `board`'s best trial should replace the best model and hyperparameters on disk.
+
+    True when there are none (or the model file is missing), or when the best
+    trial differs from the recorded one and scores strictly better by the
+    same objective and direction. False when it is the recorded trial, no
+    better, or scored by another objective: a worse or differently scored
+    trial never overwrites them.
+    """
+    best = board.best
+    if best is None:
+        return False
+    recorded = _search_record.read_json_or_none(os.path.join(project_dir, BEST_HYPERPARAMETERS))
+    if not isinstance(recorded, dict) or not os.path.exists(os.path.join(project_dir, BEST_MODEL)):
+        return True
+    if (recorded.get("objective"), recorded.get("direction")) != (board.objective_name, board.direction):
+        return False
+    if (recorded.get("trial_id"), recorded.get("score"), recorded.get("best_epoch")) == (
+        best["trial_id"],
+        best["score"],
+        best["best_epoch"],
+    ):
+        return False
+    old = recorded.get("score")
+    if not isinstance(old, (int, float)):
+        return True
+    return best["score"] > old if board.direction == "max" else best["score"] < old
 
 
 def check_objective(hypermodel, objective_name, x, y):
@@ -258,10 +326,17 @@ def _make_objective(objective, direction, hypermodel):
     if direction is not None and direction not in ("min", "max"):
         raise ValueError(f"`direction` must be 'min' or 'max', got direction={direction!r}.")
     if direction is None:
-        base = objective[len("val_") :] if objective.startswith("val_") else objective
-        direction = getattr(hypermodel, "metric_directions", {}).get(base)
-    if direction is None:  # the rule CheckpointManager and ReduceLROnPlateau use too
+        direction = known_direction(objective, hypermodel)
+    return keras_tuner.Objective(objective, direction)
+
+
+def known_direction(objective_name, hypermodel):
+    """The direction of a metric name: the hypermodel's `metric_directions`, else keras_ext's rule
+    (the one CheckpointManager and ReduceLROnPlateau use); None when neither knows it."""
+    base = objective_name[len("val_") :] if objective_name.startswith("val_") else objective_name
+    direction = getattr(hypermodel, "metric_directions", {}).get(base)
+    if direction is None:
         from keras_ext._direction import metric_direction
 
-        direction = metric_direction(objective)
-    return keras_tuner.Objective(objective, direction)
+        direction = metric_direction(objective_name)
+    return direction
