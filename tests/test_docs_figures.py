@@ -73,3 +73,50 @@ def test_fit_vs_trainer_tables_in_results_md_are_results_json(run):
     # RESULTS.md holds each run's tables exactly as benchmarks/results_markdown.py prints them.
     tables = _results_markdown()(os.path.join(RESULTS, run, "results.json"))
     assert tables in _read("benchmarks", "RESULTS.md"), f"benchmarks/results/{run}: tables differ"
+
+
+def _short_runs():
+    record = _json("short_runs", "short_runs_learn.json")
+    return record, sorted(record["train"], key=lambda r: r["seed"]), record["tune"]
+
+
+def _and(figures):
+    return f"{', '.join(figures[:-1])} and {figures[-1]}"
+
+
+def test_short_run_figures_in_docs_building_blocks_are_short_runs_learn_json():
+    record, train, tune = _short_runs()
+    assert [r["seed"] for r in train] == [0, 1, 2]
+    assert {r["batchnorm_momentum"] for r in train} == {0.9}  # the default the docs describe
+    text = " ".join(_read("docs", "building-blocks.md").split())
+    quoted = [
+        f"`batchnorm_momentum={train[0]['batchnorm_momentum']}`",
+        f"validation accuracy of {_and([format(r['val_accuracy'], '.4f') for r in train])} at epoch 3 "
+        "(seeds 0, 1 and 2)",
+        f"`keras-ext tune --max-trials 5 --epochs 2` (#{tune['best_trial']}) scores {tune['best_score']:.4f}",
+        f"score {_and([format(r['val_accuracy_recomputed_statistics'], '.4f') for r in train])}.",
+    ]
+    for figure in quoted:
+        assert figure in text, figure
+    # The record's verdicts are its own figures against its targets.
+    targets = record["targets"]
+    assert record["train_target_met"] == all(
+        r["val_accuracy"] >= targets["train_val_accuracy"] for r in train
+    )
+    assert record["tune_target_met"] == (tune["best_score"] >= targets["tune_best_score"])
+    assert tune["best_score"] == max(tune["scores"].values())
+
+
+def test_a_2_epoch_search_s_best_trial_reaches_085():
+    _, _, tune = _short_runs()
+    assert tune["best_score"] >= 0.85
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 21 item 2: batchnorm_momentum=0.9 alone leaves seeds 1 and 2 short of 0.9 at epoch 3; "
+    "with the BatchNormalization statistics recomputed the same weights score 0.97 to 0.99",
+)
+def test_3_epoch_runs_reach_090_for_seeds_0_1_and_2():
+    _, train, _ = _short_runs()
+    assert all(r["val_accuracy"] >= 0.9 for r in train), [r["val_accuracy"] for r in train]
