@@ -12,6 +12,9 @@ silently train a batch twice or skip a resume.
 import keras
 
 KERAS_VERSION = keras.__version__
+# What CI proves: the lowest declared Keras (.ci/lowest_versions.sh), the newest release (the
+# test command) and the next one's nightly that .ci/next_keras.sh pins (the exact build is named there).
+TESTED_WITH = "Keras 3.11 to 3.15 and a keras-nightly 3.16 build"
 
 
 class KerasInternalsChanged(RuntimeError):
@@ -21,8 +24,8 @@ class KerasInternalsChanged(RuntimeError):
 def _changed(what, detail):
     return KerasInternalsChanged(
         f"keras_ext relies on the Keras internal {what}, which {detail} in the installed Keras "
-        f"{KERAS_VERSION} (backend {keras.backend.backend()}). keras_ext was tested with Keras "
-        "3.15; please report this with both versions."
+        f"{KERAS_VERSION} (backend {keras.backend.backend()}). keras_ext was tested with {TESTED_WITH}; "
+        "please report this with both versions."
     )
 
 
@@ -86,19 +89,25 @@ def initial_epoch(model):
 
 
 # ------------------------------------------------------ fit's train function
-def draw_only_train_function(model, logs, on_batch):
-    """A stand-in for `model.train_function` that draws `steps_per_execution` batches and does nothing else.
+def draw_only_train_function(model, logs, on_drawn):
+    """A stand-in for `model.train_function` that draws one call's batches and does nothing else.
 
     Keras `fit` calls `train_function(iterator)` on TensorFlow and
     `train_function(state, iterator)` on JAX (returning `(logs, state)`;
-    the state is passed back unchanged). `on_batch(first_batch)` sees the
-    first drawn batch.
+    the state is passed back unchanged). One call trains
+    `steps_per_execution` batches: drawn with as many `next(iterator)` up
+    to Keras 3.15, and with one on Keras's JAX trainer from 3.16, whose
+    iterator yields super-batches, `steps_per_execution` batches stacked
+    along a new leading axis (a shorter stack, or a `PartialBatchList`,
+    at an epoch's end; keras-team/keras#23527). `on_drawn(first_batch,
+    count)` sees the first drawn batch and how many batches the call drew.
     """
     backend = keras.backend.backend()
     if backend not in ("tensorflow", "jax"):
         raise _changed("fit's train_function calling convention", f"is unknown for backend {backend!r}")
     jax = backend == "jax"
     steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
+    stacked = jax and steps_per_execution > 1 and jax_fit_stacks_batches()
 
     def draw_batches_only(*args):
         if len(args) != (2 if jax else 1):
@@ -107,14 +116,67 @@ def draw_only_train_function(model, logs, on_batch):
                 f"are now {len(args)} ({'(state, iterator)' if jax else '(iterator)'} expected)",
             )
         data = args[1] if jax else args[0]
-        if not isinstance(data, (list, tuple)):
-            data = [next(data) for _ in range(steps_per_execution)]
-        on_batch(data[0])
+        if isinstance(data, (list, tuple)):  # Keras that hands the call's batches as a list
+            first, count = data[0], len(data)
+        elif stacked:
+            first, count = _first_of_super_batch(next(data), steps_per_execution)
+        else:
+            first, count = next(data), 1
+            try:  # as Keras's own multi-step call: an epoch's last call may be short
+                for _ in range(steps_per_execution - 1):
+                    next(data)
+                    count += 1
+            except StopIteration:
+                pass
+        on_drawn(first, count)
         if jax:
             return dict(logs), args[0]
         return dict(logs)
 
     return draw_batches_only
+
+
+def jax_fit_stacks_batches():
+    """Whether Keras's JAX `fit` hands `train_function` super-batches when `steps_per_execution > 1`.
+
+    From Keras 3.16 (keras-team/keras#23527) its data adapters take
+    `get_jax_iterator(super_batch=...)` and one `next(iterator)` yields
+    `steps_per_execution` batches, compiled into one `lax.scan`; up to 3.15
+    each `next` yields one batch.
+    """
+    import inspect
+
+    try:
+        from keras.src.trainers.data_adapters.data_adapter import DataAdapter
+    except ImportError:
+        raise _changed(
+            "keras.src.trainers.data_adapters.data_adapter.DataAdapter", "cannot be imported"
+        ) from None
+    return "super_batch" in inspect.signature(DataAdapter.get_jax_iterator).parameters
+
+
+def _first_of_super_batch(item, steps_per_execution):
+    """`(first batch, number of batches)` of one super-batch drawn from Keras's JAX `fit` iterator."""
+    try:
+        from keras.src.trainers.data_adapters.data_adapter_utils import PartialBatchList
+    except ImportError:
+        raise _changed(
+            "keras.src.trainers.data_adapters.data_adapter_utils.PartialBatchList", "is missing"
+        ) from None
+    if isinstance(item, PartialBatchList):  # an epoch's last, short call: the batches unstacked
+        count = len(item)
+        if not 1 <= count <= steps_per_execution:
+            raise _changed("fit's JAX super-batches", f"now hold {count} batches per call")
+        return item[0], count
+    leaves = [leaf for leaf in keras.tree.flatten(item) if leaf is not None]
+    counts = {int(leaf.shape[0]) if getattr(leaf, "ndim", 0) else None for leaf in leaves}
+    if len(counts) != 1 or not 1 <= (next(iter(counts)) or 0) <= steps_per_execution:
+        raise _changed(
+            "fit's JAX super-batches (batches stacked along a leading axis)",
+            f"now have leading axes {sorted(counts, key=str)} for steps_per_execution={steps_per_execution}",
+        )
+    first = keras.tree.map_structure(lambda leaf: None if leaf is None else leaf[0], item)
+    return first, counts.pop()
 
 
 def sync_jax_state(model):
@@ -256,6 +318,21 @@ def publish_jax_state(model, trainable, non_trainable, optimizer_variables, metr
         state["optimizer_variables"] = optimizer_variables
     model._jax_state = state
     model._jax_state_synced = False
+
+
+def hand_back_jax_state(model, train_function_args):
+    """On JAX, make the state a `train_function(state, iterator)` call received fit's latest, as if the
+    call had returned it unchanged: a stand-in that raises leaves it for fit's `finally` to put back
+    into the variables (fit took them out before the call). Nothing to do on TensorFlow."""
+    if keras.backend.backend() != "jax" or len(train_function_args) != 2:
+        return
+    state = train_function_args[0]
+    if not isinstance(state, (list, tuple)) or len(state) != 4:
+        raise _changed(
+            "the JAX train_function's state",
+            "is no longer a (trainable, non_trainable, optimizer, metrics) tuple",
+        )
+    publish_jax_state(model, *state)
 
 
 def mark_jax_state_synced(model):

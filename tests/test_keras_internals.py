@@ -28,6 +28,7 @@ INTERNALS = (
     r"\.compute_loss_and_updates",
     r"\._initial_epoch\s*=",
     r"metrics_tracking",
+    r"PartialBatchList",
 )
 
 
@@ -79,6 +80,41 @@ def test_every_fenced_keras_internal_exists_in_the_installed_keras():
     accuracy = keras.metrics.SparseCategoricalAccuracy()
     assert internals.metric_direction(accuracy) == "max"
     internals.print_msg("keras_ext: print_msg works")
+
+
+def test_jax_fit_stacks_batches_from_keras_3_16():
+    # keras-team/keras#23527: one train_function call gets steps_per_execution batches stacked.
+    major, minor = (int(part) for part in keras.__version__.split(".")[:2])
+    assert internals.jax_fit_stacks_batches() is ((major, minor) >= (3, 16))
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 3])
+def test_the_draw_only_stand_in_draws_what_each_call_of_fit_trains(steps_per_execution):
+    """Installed as fit's train function, it draws every batch once, in calls of steps_per_execution
+    batches (the epoch's last call short), and trains nothing."""
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", steps_per_execution=steps_per_execution)
+    weights = [keras.ops.convert_to_numpy(w) for w in model.weights]
+    drawn = []
+
+    class DrawOnly(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.model.train_function = internals.draw_only_train_function(
+                self.model, {"loss": 0.5}, lambda first, count: drawn.append((first, count))
+            )
+
+    x = np.arange(14, dtype="float32").reshape(7, 2)
+    model.fit(x, np.zeros((7, 1)), batch_size=1, shuffle=False, callbacks=[DrawOnly()], verbose=0)
+    starts = list(range(0, 7, steps_per_execution))
+    assert [count for _, count in drawn] == [min(steps_per_execution, 7 - start) for start in starts]
+    firsts = [
+        keras.ops.convert_to_numpy(keras.utils.unpack_x_y_sample_weight(batch)[0]) for batch, _ in drawn
+    ]
+    np.testing.assert_array_equal(np.concatenate(firsts), x[starts])
+    for before, after in zip(weights, model.weights, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(after), before)
 
 
 @pytest.mark.tensorflow_only

@@ -15,6 +15,12 @@ batch `k` of epoch `e` resumes at batch `k`:
   `fit` after this one ended by an exception) it puts the real function
   back and trains.
 
+A resumed `fit` is checked against the checkpoint before the first batch it
+trains, and each call of the stand-in before its batch end
+(`_resume_guard.ResumeGuard`: the global step, the epoch, the batch within
+it, the batches drawn, the data passes); a disagreement stops it with
+`ResumePositionError` before anything is trained or saved.
+
 Nothing outlives the fit: `model._initial_epoch` is cleared as soon as the
 first epoch begins (fit has read it by then), the real train function is back
 after the last covered batch, and `end()` (from `on_train_end`) undoes
@@ -28,6 +34,7 @@ import warnings
 import keras
 
 from keras_ext import _keras_internals as internals
+from keras_ext.callbacks._resume_guard import ResumeGuard
 from keras_ext.checkpoint import _training_state as training_state
 
 
@@ -42,6 +49,9 @@ class FitResume:
         self._armed = False
         self._metrics_to_restore = None
         self._initial_epoch_set = False
+        self._guard = None
+        self._drawn = 0
+        self._armed_at = None
 
     def start(self, path, arrays, state, steps):
         """Tell the loop where to continue (the variables are already restored)."""
@@ -61,6 +71,8 @@ class FitResume:
         if not loop.skips_batches:
             internals.set_initial_epoch(self.model, epoch)
             self._initial_epoch_set = True
+            self._guard = ResumeGuard(path, state, loop.pipelines)
+            self._drawn = 0
         if not batches:
             return
         saved_steps = state.get("steps_per_epoch")
@@ -110,6 +122,14 @@ class FitResume:
     def batch_begin(self, epoch, batch):
         if self._original_train_function is not None and self.loop_state.is_fast_forwarded(epoch, batch):
             self._armed = True
+            self._armed_at = (epoch, batch)  # where fit numbers the call's first batch
+        elif self._guard is not None:  # the first batch fit trains after the restore
+            guard, self._guard = self._guard, None
+            try:
+                guard.check(self.model, epoch, batch, self._drawn)
+            except Exception:
+                self.end()  # no on_train_end follows
+                raise
 
     def epoch_end(self):
         self._end_fast_forward()
@@ -120,6 +140,7 @@ class FitResume:
             internals.clear_initial_epoch(self.model)
             self._initial_epoch_set = False
         self._pending = None
+        self._guard = None
 
     # ---------------------------------------------------------- fast-forward
     def _start_fast_forward(self, epoch, batches, saved_logs):
@@ -130,25 +151,35 @@ class FitResume:
             original = model.train_function
         self._original_train_function = original
         self.loop_state.fast_forward = {"epoch": epoch, "batches": batches}
-        steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
         logs = {k: v for k, v in saved_logs.items() if isinstance(v, (int, float))}
-        draw = internals.draw_only_train_function(model, logs, self._on_drawn_batch)
-        remaining = [batches]
+        draw = internals.draw_only_train_function(model, logs, self._on_drawn)
 
         def draw_or_train(*args):
             if not self._armed:  # not a batch this resume covers: train it
                 self._end_fast_forward()
                 return original(*args)
             self._armed = False
-            remaining[0] -= steps_per_execution
-            if remaining[0] <= 0:  # the next call trains again
+            epoch_now, first = self._armed_at
+            result = draw(*args)
+            done = self._drawn >= batches
+            if done:  # the next call trains again
                 model.train_function = original
                 self._original_train_function = None
-            return draw(*args)
+            if self._guard is not None:
+                # Before this call's batch end, where a checkpoint could be written.
+                try:
+                    self._guard.check_draw(model, epoch_now, first, self._drawn, done)
+                except Exception:
+                    internals.hand_back_jax_state(model, args)  # fit's `finally` puts it back
+                    self.end()  # no on_train_end follows
+                    raise
+            return result
 
         model.train_function = draw_or_train
 
-    def _on_drawn_batch(self, batch):
+    def _on_drawn(self, batch, count):
+        """The stand-in drew `count` batches (one call's), the first of them `batch`."""
+        self._drawn += count
         if self._metrics_to_restore is None:
             return
         resume, self._metrics_to_restore = self._metrics_to_restore, None
