@@ -323,6 +323,22 @@ MUTATIONS = (
         tests=("tests/callbacks/test_keep_best_direction.py",),
     ),
     Mutation(
+        name="device-copies-not-restored",
+        guarantee="under MirroredStrategy a resume puts back each device's own BatchNormalization statistics",
+        path="keras_ext/checkpoint/_training_state.py",
+        old="        if value is not None:\n            plan.append((copy,",
+        new="        if False:\n            plan.append((copy,",
+        tests=("tests/distribute/test_mirrored_resume.py",),
+    ),
+    Mutation(
+        name="best-model-overwritten",
+        guarantee="best_model.keras is replaced only by a trial that scores strictly better by the same objective",
+        path="keras_ext/tuning/search.py",
+        old='    return best["score"] > old if board.direction == "max" else best["score"] < old',
+        new="    return True",
+        tests=("tests/tuning/test_search_record.py",),
+    ),
+    Mutation(
         name="writer-error-swallowed",
         guarantee="a failed background checkpoint write stops training at the next batch end",
         path="keras_ext/callbacks/checkpoint_manager.py",
