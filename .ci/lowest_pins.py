@@ -22,7 +22,9 @@ def lowest_pins(extras):
         lines += config["options.extras_require"][extra].splitlines()
     pins = []
     for line in lines:
-        match = re.fullmatch(r"\s*([A-Za-z0-9_.\-\[\]]+)\s*>=\s*([0-9][0-9.]*)\s*", line)
+        match = re.fullmatch(
+            r"\s*([A-Za-z0-9_.\-\[\]]+)\s*>=\s*([0-9][0-9.]*)\s*(,\s*<\s*[0-9][0-9.]*\s*)?", line
+        )
         if match:
             pins.append(f"{match.group(1)}=={match.group(2)}.*")
     return pins
