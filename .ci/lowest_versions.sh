@@ -11,6 +11,6 @@ venv=$(mktemp -d /tmp/keras_ext-lowest.XXXXXX)
 trap 'rm -rf "$venv"' EXIT
 python3 -m venv "$venv"
 # shellcheck disable=SC2086  # $pins is a list of requirements
-"$venv/bin/python" -m pip install -q -e ".[cpu]" $pins "pytest>=7" pytest-timeout
+"$venv/bin/python" -m pip install -q -e ".[cpu]" $pins "pytest>=7" pytest-timeout pytest-xdist
 "$venv/bin/python" -m pip list 2>/dev/null | grep -iE '^(keras|keras-tuner|tensorflow-cpu|numpy) '
-KERAS_BACKEND=tensorflow "$venv/bin/python" -m pytest -q tests/callbacks tests/training tests/test_serialization.py
+KERAS_BACKEND=tensorflow "$venv/bin/python" -m pytest -q -n 2 --dist loadfile tests/callbacks tests/training tests/test_serialization.py
