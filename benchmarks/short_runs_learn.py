@@ -7,6 +7,9 @@ Issue 21's targets on the built-in digits, each command run as a user runs it
   accuracy of at least 0.9 at epoch 3;
 - `keras-ext tune --max-trials 5 --epochs 2`: a best trial of at least 0.85.
 
+The record names the defaults the runs trained with (`train_defaults`: the
+learning rate, its decay and the batch size, as `keras-ext train` parses them).
+
 Beside each train run's validation accuracy by epoch (BatchNormalization's
 moving statistics, what `fit` validates with), it records what the saved
 model scores with those statistics recomputed over the whole training set
@@ -116,6 +119,16 @@ def tune_run(directory):
     }
 
 
+def train_defaults():
+    """The learning rate, its schedule and the batch size `keras-ext train` trains with by default."""
+    from keras_ext.cli.main import build_parser
+
+    args = build_parser().parse_args(["train"])
+    return {
+        name: getattr(args, name) for name in ("learning_rate", "decay_steps", "decay_rate", "batch_size")
+    }
+
+
 def _code():
     """The commit the runs used, and the files under keras_ext/ that differed from it."""
 
@@ -165,6 +178,7 @@ def main(argv=None):
             load_before,
             load_after,
             code=_code(),
+            train_defaults=train_defaults(),
             targets={"train_val_accuracy": TRAIN_TARGET, "tune_best_score": TUNE_TARGET},
             train=train,
             tune=tune,

@@ -50,7 +50,7 @@ def add_parser(subparsers):
     p.add_argument(
         "--learning-rate",
         type=positive_float,
-        default=3e-3,
+        default=1.2e-3,
         help="initial learning rate of the ExponentialDecay schedule",
     )
     p.add_argument(

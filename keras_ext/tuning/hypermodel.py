@@ -22,7 +22,9 @@ TRAIN_DEFAULTS = {
     "dropout_rate": 0.0,
     "weight_decay": 1e-4,
     "optimizer": "rmsprop",
-    "learning_rate": 3e-3,
+    # 1.2e-3, not the TF2 example's 3e-3: at 3e-3 the weights outrun BatchNormalization's moving
+    # statistics, and 3-epoch runs validated below 0.9 (docs/building-blocks.md).
+    "learning_rate": 1.2e-3,
     "batch_size": 32,
 }
 

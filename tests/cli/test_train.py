@@ -20,9 +20,9 @@ def _keras_ext_command():
 def test_train_reaches_090_in_15_epochs_and_its_model_loads_in_a_fresh_process(tmp_path):
     # The README's main job as a user runs it, with its defaults but 15 of the 20
     # epochs: the schedule is per step, so these are the default run's first 15.
-    # With batchnorm_momentum 0.9, after 15 epochs seeds 0, 1 and 2 scored 0.989,
-    # 0.994 and 0.983 (after 12: 0.983, 0.989 and 0.992); after 20, 0.992, 0.992
-    # and 0.986. (With Keras's 0.99: 0.975, 0.994 and 0.978 after 15.)
+    # With batchnorm_momentum 0.9 and the learning rate 1.2e-3, after 15 epochs seeds
+    # 0, 1 and 2 scored 0.986, 0.989 and 0.986 (after 12: 0.981, 0.981 and 0.992);
+    # after 20, 0.986, 0.992 and 0.989 (at 3e-3: 0.992, 0.992 and 0.986).
     proc = subprocess.run(
         [*_keras_ext_command(), "train", "--epochs", "15", "--output", str(tmp_path)],
         capture_output=True,
@@ -112,15 +112,15 @@ def test_checkpoint_dir_resumes_exactly_and_history_logs_the_learning_rate(tmp_p
     steps = -(-1437 // 32)  # digits: 1,437 training images, batches of 32
     # Every 20 steps and at the end; the 2 newest kept.
     assert sorted(os.listdir(ckpt)) == [f"ckpt-{4 * 20}", f"ckpt-{2 * steps}"]
-    # The seed's schedule, 3e-3 * 0.8 ** floor(step / 100), after each epoch.
-    assert first["history"]["learning_rate"] == pytest.approx([3e-3, 3e-3], rel=1e-6)
+    # The default schedule, 1.2e-3 * 0.8 ** floor(step / 100), after each epoch.
+    assert first["history"]["learning_rate"] == pytest.approx([1.2e-3, 1.2e-3], rel=1e-6)
     capsys.readouterr()
 
     assert _train(tmp_path, "second", "--epochs", "3", *flags) == 0
     assert f"resumed from {ckpt / f'ckpt-{2 * steps}'} (trained epochs 3)" in capsys.readouterr().out
     second = json.load(open(tmp_path / "second" / "metrics.json"))
     assert second["history_epochs"] == [2]
-    assert second["history"]["learning_rate"] == pytest.approx([3e-3 * 0.8], rel=1e-6)
+    assert second["history"]["learning_rate"] == pytest.approx([1.2e-3 * 0.8], rel=1e-6)
     assert sorted(os.listdir(ckpt)) == ["ckpt-120", f"ckpt-{3 * steps}"]
 
     # The same three epochs in one go, without checkpoints, end with the same model:

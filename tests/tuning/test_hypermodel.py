@@ -30,7 +30,7 @@ def test_default_hyperparameters_build_the_model_keras_ext_train_trains():
     }
     assert model.built
     assert isinstance(model.optimizer, keras.optimizers.RMSprop)
-    assert float(model.optimizer.learning_rate) == pytest.approx(3e-3)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1.2e-3)
 
 
 def test_default_space_names_ranges_and_conditions():
