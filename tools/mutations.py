@@ -339,6 +339,14 @@ MUTATIONS = (
         tests=("tests/tuning/test_search_record.py",),
     ),
     Mutation(
+        name="fast-forward-one-batch-short",
+        guarantee="a resumed fit that is not where its checkpoint says stops before any step (the resume guard)",
+        path="keras_ext/callbacks/_fit_resume.py",
+        old='            self._start_fast_forward(epoch, batches, state.get("logs", {}))',
+        new='            self._start_fast_forward(epoch, batches - 1, state.get("logs", {}))',
+        tests=("tests/callbacks/test_resume_guard.py",),
+    ),
+    Mutation(
         name="writer-error-swallowed",
         guarantee="a failed background checkpoint write stops training at the next batch end",
         path="keras_ext/callbacks/checkpoint_manager.py",
