@@ -3,7 +3,7 @@
 Generated rather than written by hand, so they cannot drift from their source:
 
 - `cli.md`, the command-line reference: the `--help` of `keras-ext` and of
-  each subcommand, formatted by the argparse parsers that `keras_ext.cli`'s
+  each subcommand, formatted by the argparse parsers that `keras_ext_cli`'s
   `add_parser` functions build (nothing is run; a new option or a changed
   help text reaches the page at the next build);
 - `benchmarks.md` from benchmarks/RESULTS.md, with the charts beside it;
@@ -15,10 +15,8 @@ Generated rather than written by hand, so they cannot drift from their source:
   in docs/examples/.
 
 `__all__` is read with `ast`, and the plots module (which imports nothing
-from Keras) is loaded from its file. The command-line page imports
-`keras_ext.cli` for its parsers, and with it keras_ext itself (so Keras and a
-backend): build the site where keras_ext is installed with a backend, as
-.ci/run does.
+from Keras) is loaded from its file. The command-line page imports the
+parsers from `keras_ext_cli`, which imports neither keras_ext nor Keras.
 """
 
 import ast
@@ -99,13 +97,13 @@ CLI_HELP_COLUMNS = 88
 def cli_parsers():
     """[(command, parser)]: `keras-ext` itself, then each subcommand in the order it registers.
 
-    The parsers are the console script's own (`keras_ext.cli.main.build_parser`,
-    which calls every subcommand's `add_parser`); building them runs nothing.
+    The parsers are the console script's own (`keras_ext_cli.main.build_parser`,
+    which calls every subcommand's `add_parser`); building them runs nothing and
+    imports neither keras_ext nor Keras.
     """
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no TensorFlow start-up chatter in the build log
-    from keras_ext.cli.main import build_parser
+    from keras_ext_cli.main import build_parser
 
     parser = build_parser()
     subcommands = next(a for a in parser._actions if a.choices and a.dest == "command")

@@ -1,7 +1,8 @@
 """The site's command-line reference (cli.md) is the `--help` of every command, from the parsers themselves.
 
-docs/gen_pages.py builds the page from `keras_ext.cli.main.build_parser()`,
-which calls each subcommand's `add_parser`: these tests check that every
+docs/gen_pages.py builds the page from `keras_ext_cli.main.build_parser()`
+(the console script's, which imports no Keras), which calls each subcommand's
+`add_parser` (`keras_ext_cli.<name>`): these tests check that every
 option of every subcommand is on the page, in its own command's section,
 and that a change to a parser reaches the page with nothing else edited.
 The built site is checked in tests/test_api_reference.py (`built_site`).
@@ -13,7 +14,7 @@ import re
 
 import pytest
 
-from keras_ext.cli import main as cli_main
+from keras_ext_cli import main as cli_main
 from tests.test_api_reference import ROOT
 from tests.test_api_reference import gen_pages
 
@@ -57,7 +58,7 @@ def test_the_page_lists_every_option_of_every_subcommand(page, name):
 
 
 def test_a_new_option_reaches_the_page_from_the_parser_alone(monkeypatch):
-    train = importlib.import_module("keras_ext.cli.train")
+    train = importlib.import_module("keras_ext_cli.train")
     add_parser = train.add_parser
 
     def add_parser_with_a_new_option(subparsers):

@@ -1,15 +1,20 @@
-"""The training loop stays a training loop: the benchmark harness lives in `keras_ext.benchmarking`.
+"""The training loop stays a training loop: the benchmark harness lives in `keras_ext.benchmarking`;
+the console script's front, `keras_ext_cli`, imports the standard library only.
 
 `keras_ext.benchmarking` may import `keras_ext.training`, never the other
-way; only the command line imports the harness. Read from the source with
-`ast`, so a lazy import inside a function counts too.
+way; only the command line imports the harness. `keras_ext_cli` (`main`, the
+parsers, the defaults) may be imported by keras_ext, never the other way, so
+`keras-ext --help` starts no backend. Read from the source with `ast`, so a
+lazy import inside a function counts too.
 """
 
 import ast
 import os
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(ROOT, "keras_ext")
+CLI_FRONT = os.path.join(ROOT, "keras_ext_cli")
 
 # What the harness needs and the training loop does not: the harness itself, its
 # statistics, plotting and environment record, and the model factory it trains.
@@ -58,6 +63,14 @@ def test_only_the_command_line_imports_the_harness():
         if not path.startswith((os.path.join("keras_ext", "benchmarking"), os.path.join("keras_ext", "cli")))
     ]
     assert not _offenders(outside, ("keras_ext.benchmarking",))
+
+
+def test_the_console_script_s_front_imports_the_standard_library_only():
+    # importlib.import_module("keras_ext.cli.<command>") in main is the one way in, after parsing.
+    paths = list(_modules(CLI_FRONT))
+    assert os.path.join("keras_ext_cli", "main.py") in paths
+    imported = {name.split(".")[0] for path in paths for name in _imports(path)}
+    assert imported - {"keras_ext_cli"} <= set(sys.stdlib_module_names), imported
 
 
 def test_the_check_sees_lazy_and_from_imports(tmp_path):

@@ -1,1 +1,5 @@
-"""The `keras-ext` command line: `keras-ext train` (more subcommands register in `main`)."""
+"""The `keras-ext` commands: `train`, `tune` and `bench`, each a module with `run(args)`.
+
+Their parsers, and the console script's `main`, are in `keras_ext_cli`,
+which imports no Keras (`keras_ext.cli.main` re-exports them).
+"""

@@ -1,95 +1,12 @@
-"""`keras-ext bench`: steps/s of model.fit vs the Trainer vs the bare loop (table, JSON, PNG)."""
+"""`keras-ext bench`: steps/s of model.fit vs the Trainer vs the bare loop (table, JSON, PNG).
+
+Its parser is `keras_ext_cli.bench.add_parser`; `keras_ext_cli.main` calls
+`run(args)` here once the arguments parse.
+"""
 
 from keras_ext.cli import _inputs
-from keras_ext.cli._choices import BENCH_DATA_KINDS as DATA_KINDS
-from keras_ext.cli._choices import BENCH_VARIANTS
-from keras_ext.cli._choices import MODEL_NAMES
-from keras_ext.cli.arg_types import positive_int
-
-
-def add_parser(subparsers):
-    p = subparsers.add_parser(
-        "bench",
-        help="benchmark model.fit against the Trainer and a bare GradientTape loop",
-        description=(
-            "Train SimpleCNN and FashionCNN on synthetic 28x28x1 data with every variant "
-            "(fit and the Trainer, each without and with steps_per_execution, the Trainer's "
-            "other modes, the bare GradientTape loop) in one process; report steady-state "
-            "steps/s (inside one fit call, after a warm-up epoch; median over --rounds "
-            "rounds, each fit variant back to back with its Trainer counterpart, and the "
-            "Trainer/fit ratios paired round by round) and whole-call steps/s; print a "
-            "table and write OUTPUT/results.json (machine, versions, settings, every figure "
-            "and ratio) and OUTPUT/chart.png (steady-state images/s with the Trainer/fit "
-            "ratios, and whole-call images/s). --quick finishes in about a minute on 2 CPU "
-            "cores."
-        ),
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="SimpleCNN, batch 32, in-memory arrays; calls of 10 steps x 3 repeats",
-    )
-    p.add_argument(
-        "--models",
-        nargs="+",
-        choices=MODEL_NAMES,
-        default=None,
-        help=f"models to measure (default: {' '.join(MODEL_NAMES)}; simplecnn with --quick)",
-    )
-    p.add_argument(
-        "--batch-sizes",
-        nargs="+",
-        type=positive_int,
-        default=None,
-        help="batch sizes to measure (default: 32 256; 32 with --quick)",
-    )
-    p.add_argument(
-        "--data",
-        nargs="+",
-        choices=DATA_KINDS,
-        default=None,
-        help=f"how the data is fed (default: {' '.join(DATA_KINDS)}; arrays with --quick)",
-    )
-    p.add_argument(
-        "--variants",
-        nargs="+",
-        default=None,
-        choices=BENCH_VARIANTS,
-        metavar="VARIANT",
-        help=f"a subset of the variants: {', '.join(BENCH_VARIANTS)} (default: all)",
-    )
-    p.add_argument(
-        "--steps",
-        type=positive_int,
-        default=None,
-        help="steps per whole-call repeat (default: 30; 10 with --quick)",
-    )
-    p.add_argument(
-        "--steady-steps",
-        type=positive_int,
-        default=200,
-        help="timed steps inside one fit call, after a warm-up epoch",
-    )
-    p.add_argument(
-        "--rounds",
-        type=positive_int,
-        default=3,
-        help="steady-state rounds, each one fit call per steady variant",
-    )
-    p.add_argument(
-        "--repeats",
-        type=positive_int,
-        default=None,
-        help="whole calls timed per variant (default: 5; 3 with --quick)",
-    )
-    # Not benchmarks/results/: the figures committed there are a record, kept by hand.
-    p.add_argument(
-        "--output",
-        default="runs/bench",
-        help="directory for results.json and chart.png; created if missing",
-    )
-    p.set_defaults(run=run)
-    return p
+from keras_ext_cli._choices import BENCH_DATA_KINDS as DATA_KINDS
+from keras_ext_cli._choices import MODEL_NAMES
 
 
 def settings_from_args(args):

@@ -1,141 +1,16 @@
-"""`keras-ext tune`: a keras-tuner search over SimpleCNN that resumes, prunes and writes a leaderboard."""
+"""`keras-ext tune`: a keras-tuner search over SimpleCNN that resumes, prunes and writes a leaderboard.
+
+Its parser is `keras_ext_cli.tune.add_parser`; `keras_ext_cli.main` calls
+`run(args)` here once the arguments parse.
+"""
 
 import os
 
 from keras_ext.cli import _inputs
-from keras_ext.cli.arg_types import non_negative_int
-from keras_ext.cli.arg_types import positive_int
 from keras_ext.cli.errors import UsageError
 from keras_ext.cli.errors import input_errors
-
-TUNERS = ("random", "bayesian", "hyperband", "grid")
-# Hyperparameters `--hp` may fix or narrow, and the form each takes.
-RANGE_HPS = ("num_blocks", "dropout_rate", "weight_decay", "learning_rate")
-CHOICE_HPS = ("filters", "kernel_size", "optimizer", "batch_size")
-
-
-def add_parser(subparsers):
-    p = subparsers.add_parser(
-        "tune",
-        help="search SimpleCNN's hyperparameters with keras-tuner (resumable, prunable, distributed)",
-        description=(
-            "Search SimpleCNN's architecture, optimizer, learning rate and batch size with "
-            "keras-tuner. An existing project resumes (finished trials are kept) unless "
-            "--overwrite, with the --objective, --direction and --epochs it was first searched "
-            "with (search.json records them; others are refused). At the end it prints a "
-            "leaderboard and writes best_model.keras (the best trial's model) and "
-            "best_hyperparameters.json when the best trial changed, trials.csv (every trial, "
-            "best first) and trials.png (each trial's objective by epoch) to "
-            "DIRECTORY/PROJECT_NAME, beside keras-tuner's own files and a trial_<id> folder "
-            "per trial (with keras_ext's epochs.json). Trials are numbered from 1, as "
-            "keras-tuner's 'Trial #N' counts them. Runs offline on the built-in digits by "
-            "default. One search per project at a time: a second one on a project a live "
-            "process is searching stops at once. The dataset, the search's settings and "
-            "DIRECTORY (created and written to) are checked first: bad input is one line on "
-            "stderr and exit status 2, with nothing written."
-        ),
-    )
-    p.add_argument("--tuner", choices=TUNERS, default="random", help="keras-tuner's search algorithm")
-    p.add_argument(
-        "--max-trials",
-        type=positive_int,
-        default=10,
-        help="trials in all, those a resumed project has already run included",
-    )
-    p.add_argument(
-        "--epochs", type=positive_int, default=5, help="epochs per trial (Hyperband: the most a trial gets)"
-    )
-    p.add_argument(
-        "--executions-per-trial",
-        type=positive_int,
-        default=1,
-        help="trainings per trial, their scores averaged",
-    )
-    p.add_argument(
-        "--objective",
-        default="val_accuracy",
-        help="a logged metric: val_accuracy, val_loss, val_categorical_true_positives, ...",
-    )
-    p.add_argument(
-        "--direction",
-        choices=("min", "max"),
-        help="only for an objective whose direction is not known (default: known from the objective)",
-    )
-    p.add_argument(
-        "--directory",
-        default="runs/tune",
-        help="parent folder of the project; created if missing",
-    )
-    p.add_argument(
-        "--project-name",
-        default="simplecnn",
-        help="the project's folder in --directory, which gets the results; a rerun resumes it",
-    )
-    p.add_argument("--overwrite", action="store_true", help="start afresh (default: resume)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (>= 0)")
-    p.add_argument(
-        "--dataset",
-        default="digits",
-        help="'digits' (built in, offline), 'fashion_mnist' (downloaded once into Keras's cache), "
-        "an IDX directory or an .npz",
-    )
-    p.add_argument(
-        "--hp",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help=(
-            "fix or narrow a hyperparameter (repeatable): range names "
-            f"{', '.join(RANGE_HPS)} take VALUE or MIN:MAX; choice names "
-            f"{', '.join(CHOICE_HPS)} take VALUE or V1,V2,... (default: none, SimpleCNNHyperModel's "
-            "whole space)"
-        ),
-    )
-    p.add_argument(
-        "--prune",
-        action="store_true",
-        help="stop a trial worse than the median of completed trials at the same epoch",
-    )
-    p.add_argument(
-        "--prune-warmup-trials",
-        type=positive_int,
-        default=3,
-        help="trials that must run to completion before any is pruned",
-    )
-    p.add_argument(
-        "--prune-warmup-epochs",
-        type=non_negative_int,
-        default=1,
-        help="epochs every trial trains before it may be pruned",
-    )
-    role = p.add_mutually_exclusive_group()
-    role.add_argument(
-        "--chief",
-        action="store_true",
-        help="serve trials to workers (keras-tuner's oracle) and write the results",
-    )
-    role.add_argument("--worker", action="store_true", help="run trials served by a chief")
-    p.add_argument(
-        "--oracle-ip",
-        default=os.environ.get("KERASTUNER_ORACLE_IP", "127.0.0.1"),
-        help="the chief's address (default: $KERASTUNER_ORACLE_IP, else 127.0.0.1)",
-    )
-    p.add_argument(
-        "--oracle-port",
-        type=positive_int,
-        default=int(os.environ.get("KERASTUNER_ORACLE_PORT", "8000")),
-        help="the chief's port (default: $KERASTUNER_ORACLE_PORT, else 8000)",
-    )
-    p.add_argument("--tuner-id", help="this worker's id (default: tuner<pid>)")
-    p.add_argument(
-        "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=2,
-        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch",
-    )
-    p.set_defaults(run=run)
-    return p
+from keras_ext_cli.tune import CHOICE_HPS
+from keras_ext_cli.tune import RANGE_HPS
 
 
 def parse_hp(items):

@@ -7,26 +7,16 @@ from keras_ext._validation import check_non_negative
 from keras_ext._validation import check_positive_int
 from keras_ext._validation import check_rate
 from keras_ext.tuning import _space
+from keras_ext_cli import defaults
 
 # Directions of the metrics every SimpleCNNHyperModel compiles, for objectives
 # keras-tuner cannot infer (it does not know keras_ext's metrics).
 METRIC_DIRECTIONS = {"loss": "min", "accuracy": "max", "categorical_true_positives": "max"}
 
-# `keras-ext train`'s model and settings: each hyperparameter defaults to them
-# (clipped into its range), so the first grid trial and a bare
-# `HyperParameters()` build the model `keras-ext train` trains.
-TRAIN_DEFAULTS = {
-    "num_blocks": 3,
-    "filters": (16, 32, 64),
-    "kernel_size": 3,
-    "dropout_rate": 0.0,
-    "weight_decay": 1e-4,
-    "optimizer": "rmsprop",
-    # 1.2e-3, not the TF2 example's 3e-3: at 3e-3 the weights outrun BatchNormalization's moving
-    # statistics, and 3-epoch runs validated below 0.9 (docs/building-blocks.md).
-    "learning_rate": 1.2e-3,
-    "batch_size": 32,
-}
+# `keras-ext train`'s model and settings (`keras_ext_cli.defaults`, where its `--help` reads them
+# without Keras): each hyperparameter defaults to them (clipped into its range), so the first grid
+# trial and a bare `HyperParameters()` build the model `keras-ext train` trains.
+TRAIN_DEFAULTS = defaults.TRAIN_DEFAULTS
 
 
 class SimpleCNNHyperModel(keras_tuner.HyperModel):
@@ -101,8 +91,8 @@ class SimpleCNNHyperModel(keras_tuner.HyperModel):
         optimizer=("rmsprop", "adam"),
         learning_rate=(1e-4, 1e-2),
         batch_size=(32, 64, 128),
-        decay_steps=100,
-        decay_rate=0.8,
+        decay_steps=defaults.DECAY_STEPS,
+        decay_rate=defaults.DECAY_RATE,
         name=None,
         tunable=True,
     ):

@@ -1,18 +1,21 @@
 """`keras-ext --help` answers at once and in full: no backend imported, every default shown, every
 file a command writes named."""
 
+import configparser
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
-from keras_ext.cli import _choices
-from keras_ext.cli.main import build_parser
+from keras_ext_cli import _choices
+from keras_ext_cli import defaults
+from keras_ext_cli.main import build_parser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BACKENDS = ("tensorflow", "jax")
+# What --help and an argument error must not import: the backends, Keras, and keras_ext (whose
+# __init__ imports Keras).
+HEAVY = ("tensorflow", "jax", "keras", "keras_ext")
 # Each command's output files, as the commands write them (tests/cli/test_train.py, test_tune.py and
 # test_bench.py check the files themselves).
 FILES_WRITTEN = {
@@ -83,64 +86,78 @@ def test_bench_writes_to_runs_bench_not_the_committed_results():
 def test_the_copied_choices_are_the_library_s():
     from keras_ext.benchmarking import variant
     from keras_ext.benchmarking import workload
+    from keras_ext.distribute import strategy
     from keras_ext.models import _by_name
+    from keras_ext.tuning import _tuners
 
     assert _choices.MODEL_NAMES == _by_name.MODEL_NAMES
+    assert _choices.STRATEGY_NAMES == strategy.STRATEGY_NAMES
+    assert _choices.TUNERS == tuple(_tuners.TUNERS)
     assert _choices.BENCH_DATA_KINDS == workload.DATA_KINDS
     assert _choices.BENCH_VARIANTS == variant.VARIANTS
 
 
-def test_the_parsers_import_no_keras_and_no_backend():
-    """The command line's own modules: building the parsers, `--help` and argument errors import
-    neither Keras nor TensorFlow nor JAX. The package's `__init__` is bypassed here (it imports
-    Keras to register keras_ext's classes; see the next test)."""
-    code = f"""
-        import contextlib, io, os, sys, types
-        package = types.ModuleType("keras_ext")
-        package.__path__ = [os.path.join({ROOT!r}, "keras_ext")]
-        sys.modules["keras_ext"] = package
-        from keras_ext.cli.main import main
-        for argv in {[list(a) for a in ARGVS]!r}:
-            err = io.StringIO()
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-                try:
-                    status = main(argv)
-                except SystemExit as e:  # argparse's --help
-                    status = e.code
-            assert status in (0, 2), (argv, status)
-            assert status == 0 or len(err.getvalue().splitlines()) == 1, (argv, err.getvalue())
-        loaded = [m for m in ("keras", *{BACKENDS!r}) if m in sys.modules]
-        assert not loaded, loaded
-    """
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+def test_train_s_defaults_are_the_search_s():
+    from keras_ext.tuning import SimpleCNNHyperModel
+    from keras_ext.tuning import hypermodel
+
+    args = build_parser().parse_args(["train"])
+    assert hypermodel.TRAIN_DEFAULTS is defaults.TRAIN_DEFAULTS
+    assert (args.learning_rate, args.batch_size, args.dropout_rate) == tuple(
+        defaults.TRAIN_DEFAULTS[k] for k in ("learning_rate", "batch_size", "dropout_rate")
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    search = SimpleCNNHyperModel((8, 8, 1), 10)
+    assert (args.decay_steps, args.decay_rate) == (search.decay_steps, search.decay_rate)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="keras_ext/__init__.py imports Keras (to register the classes), and Keras imports its "
-    "backend; the console script's module lives in the package, so the backend is imported before "
-    "main() runs",
-)
-def test_help_and_argument_errors_import_no_backend_from_the_console_command():
-    def run(*argv):
-        # As a user runs it: no TF_CPP_MIN_LOG_LEVEL, so a backend's start-up logs would show.
-        env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-        proc = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "keras_ext.cli.main", *argv],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=ROOT,
-            env=env,
-        )
-        imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line]
-        assert not [m for m in imported if m.split(".")[0] in BACKENDS], argv
-        return proc, [line for line in proc.stderr.splitlines() if not line.startswith("import time:")]
+def _console_script():
+    """The `keras-ext` entry point as setup.cfg declares it: (module, function)."""
+    config = configparser.ConfigParser()
+    config.read(os.path.join(ROOT, "setup.cfg"))
+    lines = config["options.entry_points"]["console_scripts"].strip().splitlines()
+    scripts = {name.strip(): target.strip() for name, target in (line.split("=", 1) for line in lines)}
+    module, function = scripts["keras-ext"].split(":")
+    return module, function
 
-    proc, shown = run("train", "--help")
-    assert proc.returncode == 0 and "(default: 20)" in proc.stdout and shown == [], shown
-    proc, shown = run("train", "--epochs", "0")
-    assert proc.returncode == 2 and len(shown) == 1 and shown[0].startswith("keras-ext train: error: "), shown
+
+@pytest.mark.parametrize("argv", ARGVS, ids=" ".join)
+def test_help_and_argument_errors_import_no_backend_from_the_console_command(argv):
+    # The console script's own module and function, run as a user runs it: no TF_CPP_MIN_LOG_LEVEL,
+    # so a backend's start-up logs would show; -X importtime lists every module imported.
+    module, function = _console_script()
+    code = f"import sys; from {module} import {function}; sys.exit({function}())"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
+    )
+    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line]
+    assert "argparse" in imported  # -X importtime did list the imports
+    assert not [m for m in imported if m.split(".")[0] in HEAVY], argv
+    shown = [line for line in proc.stderr.splitlines() if not line.startswith("import time:")]
+    if "--help" in argv:
+        assert proc.returncode == 0 and shown == [], shown
+    else:
+        assert proc.returncode == 2 and len(shown) == 1, shown
+        assert shown[0].startswith(f"keras-ext {argv[0]}: error: " if len(argv) > 1 else "keras-ext: error: ")
+    if argv == ["train", "--help"]:
+        assert "(default: 20)" in " ".join(proc.stdout.split())
+
+
+def test_python_m_keras_ext_cli_is_the_console_script():
+    assert _console_script() == ("keras_ext_cli.main", "main")
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_ext_cli", "train", "--epochs", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "keras-ext train: error: argument --epochs: must be a positive integer, got 0"
+    ]

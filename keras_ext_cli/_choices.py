@@ -8,6 +8,10 @@ its source.
 
 # keras_ext.models._by_name.MODEL_NAMES
 MODEL_NAMES = ("simplecnn", "fashioncnn")
+# keras_ext.distribute.strategy.STRATEGY_NAMES
+STRATEGY_NAMES = ("auto", "default", "mirrored", "multiworker")
+# keras_ext.tuning._tuners.TUNERS (its keys)
+TUNERS = ("random", "bayesian", "hyperband", "grid")
 # keras_ext.benchmarking.workload.DATA_KINDS
 BENCH_DATA_KINDS = ("arrays", "tf.data")
 # keras_ext.benchmarking.variant.VARIANTS

@@ -1,0 +1,14 @@
+"""The front of the `keras-ext` command line: `main`, every parser and argument type, nothing heavy.
+
+The console script `keras-ext` is `keras_ext_cli.main:main`. This package
+imports the standard library only, never Keras nor keras_ext (whose
+`__init__` imports Keras, and Keras its backend), so `--help` and an
+argument error answer at once and print no backend log line. Once the
+arguments parse, `main` imports the command, `keras_ext.cli.<command>`,
+and calls its `run(args)`.
+
+Everything a parser shows comes from here: the option names (`_choices`,
+copies of the library's lists, checked against them in
+tests/cli/test_help.py) and the defaults `keras-ext train` trains with
+(`defaults`, which `keras_ext.tuning` imports for the search's defaults).
+"""
