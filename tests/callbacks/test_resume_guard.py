@@ -27,20 +27,6 @@ EPOCHS = 2
 MID_EPOCH = {1: "ckpt-15", 3: "ckpt-16"}  # by steps_per_execution
 
 
-class Crashed(Exception):
-    pass
-
-
-class CrashAtStep(keras.callbacks.Callback):
-    def __init__(self, step):
-        super().__init__()
-        self.step = step
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) >= self.step:
-            raise Crashed(f"simulated crash at step {self.step}")
-
-
 class OnTrainBegin(keras.callbacks.Callback):
     """Runs `action(model)` in on_train_begin: after a CheckpointManager listed before it has restored."""
 
@@ -74,8 +60,8 @@ def _fit(model, callbacks, data=None):
 
 def _crash_run(directory, steps_per_execution, data=None):
     manager = CheckpointManager(directory, save_freq=5, max_to_keep=None, data=[] if data is None else data)
-    with pytest.raises(Crashed):
-        _fit(_model(steps_per_execution), [manager, CrashAtStep(17)], data)
+    with pytest.raises(setup.CrashAtStep.Crash):
+        _fit(_model(steps_per_execution), [manager, setup.CrashAtStep(17)], data)
     return directory
 
 
