@@ -49,3 +49,14 @@ def positive_int_or(word):
         return value
 
     return parse
+
+
+def add_verbose_argument(parser):
+    """`--verbose`, as `train` and `tune` both take it: Keras's progress levels, 2 by default."""
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=2,
+        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch",
+    )

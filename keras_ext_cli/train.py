@@ -5,6 +5,7 @@ import os
 
 from keras_ext_cli._choices import MODEL_NAMES as MODELS
 from keras_ext_cli._choices import STRATEGY_NAMES
+from keras_ext_cli.arg_types import add_verbose_argument
 from keras_ext_cli.arg_types import non_negative_int
 from keras_ext_cli.arg_types import positive_float
 from keras_ext_cli.arg_types import positive_int
@@ -84,13 +85,7 @@ def add_parser(subparsers):
         "--batch-size is the global batch; only the chief (process 0) writes --output",
     )
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (>= 0)")
-    p.add_argument(
-        "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=2,
-        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch",
-    )
+    add_verbose_argument(p)
     ckpt = p.add_argument_group(
         "checkpoints",
         "With --checkpoint-dir, a keras_ext CheckpointManager saves the whole training state "

@@ -3,6 +3,7 @@
 import os
 
 from keras_ext_cli._choices import TUNERS
+from keras_ext_cli.arg_types import add_verbose_argument
 from keras_ext_cli.arg_types import non_negative_int
 from keras_ext_cli.arg_types import positive_int
 
@@ -124,11 +125,5 @@ def add_parser(subparsers):
         help="the chief's port (default: $KERASTUNER_ORACLE_PORT, else 8000)",
     )
     p.add_argument("--tuner-id", help="this worker's id (default: tuner<pid>)")
-    p.add_argument(
-        "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=2,
-        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch",
-    )
+    add_verbose_argument(p)
     return p
