@@ -21,6 +21,9 @@ What it owns, instead of one model attribute or process-wide value per idea:
   `skips_batches` skips them itself; for Keras `fit`, CheckpointManager runs
   them through a step that only draws the batch (`fast_forward`).
 * `restored_from`: the checkpoint path, or None.
+* `finished_epochs`: `(epoch, logs)` of every epoch finished since the run
+  began, restored ones included: each checkpoint saves it, so a resumed
+  run's History covers the whole run.
 * `retrace`: a callback changed a value a compiled step holds as a constant
   (ReduceLROnPlateau scaling a schedule on JAX): retrace before the next step.
 * `callbacks`: callbacks taking part in checkpoints (`state_key`,
@@ -50,6 +53,20 @@ class TrainingProgress:
         self.initial_step = 0
         self.restored_from = None
         self.fast_forward = None  # {"epoch": e, "batches": k} while fit replays trained batches
+        self.finished_epochs = []
+
+    # -------------------------------------------------------------- history
+    def record_epoch(self, epoch, logs):
+        """Remember a finished epoch's logs: the dict itself, which callbacks after the
+        recorder (LearningRateLogger) may still add to before it is saved."""
+        self.finished_epochs.append((int(epoch), logs))
+
+    def restore_history(self, saved):
+        """Take back the finished epochs a checkpoint saved (`[{"epoch": e, "logs": {...}}]`)."""
+        self.finished_epochs = [
+            (int(entry["epoch"]), {k: float("nan") if v is None else v for k, v in entry["logs"].items()})
+            for entry in saved or []
+        ]
 
     # ------------------------------------------------------------ pipelines
     def begin_epoch(self, epoch):

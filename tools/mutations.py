@@ -347,6 +347,22 @@ MUTATIONS = (
         tests=("tests/callbacks/test_resume_guard.py",),
     ),
     Mutation(
+        name="resumed-history-dropped",
+        guarantee="a resumed fit's History covers every epoch since the run began, restored from the checkpoint",
+        path="keras_ext/callbacks/_fit_resume.py",
+        old='        loop.restore_history(state.get("history"))',
+        new="        loop.restore_history([])",
+        tests=("tests/callbacks/test_resumed_history.py",),
+    ),
+    Mutation(
+        name="epoch-logs-copied-too-early",
+        guarantee="a checkpoint saves an epoch's logs as every callback left them (LearningRateLogger's included)",
+        path="keras_ext/_progress.py",
+        old="        self.finished_epochs.append((int(epoch), logs))",
+        new="        self.finished_epochs.append((int(epoch), dict(logs)))",
+        tests=("tests/callbacks/test_resumed_history.py",),
+    ),
+    Mutation(
         name="writer-error-swallowed",
         guarantee="a failed background checkpoint write stops training at the next batch end",
         path="keras_ext/callbacks/checkpoint_manager.py",

@@ -52,6 +52,7 @@ class FitResume:
         self._guard = None
         self._drawn = 0
         self._armed_at = None
+        self._history_to_fill = None
 
     def start(self, path, arrays, state, steps):
         """Tell the loop where to continue (the variables are already restored)."""
@@ -59,6 +60,8 @@ class FitResume:
         loop = self.loop_state
         loop.initial_epoch, loop.initial_step, loop.restored_from = epoch, batches, path
         loop.restore_pipelines(state.get("data"), epoch_finished=not batches, source=path)
+        loop.restore_history(state.get("history"))
+        self._history_to_fill = list(loop.finished_epochs)
         if not loop.data_declared:
             warnings.warn(
                 f"CheckpointManager: resumed from {path}, but fit's training data was not given "
@@ -135,12 +138,34 @@ class FitResume:
         self._end_fast_forward()
 
     def end(self):
+        self._fill_history()
         self._end_fast_forward()
         if self._initial_epoch_set:
             internals.clear_initial_epoch(self.model)
             self._initial_epoch_set = False
         self._pending = None
         self._guard = None
+
+    # --------------------------------------------------------------- history
+    def _fill_history(self):
+        """Put the restored epochs in front of the History this fit returns (at its end).
+
+        Keras's History empties its `epoch` at `on_train_begin`, which runs
+        after this callback's, so this waits for the end of the fit, when
+        every name this fit logs is known. Names logged in only some epochs
+        get NaN in the others, so every list stays as long as `epoch`.
+        """
+        restored, self._history_to_fill = self._history_to_fill, None
+        history = getattr(self.model, "history", None)
+        if not restored or not isinstance(history, keras.callbacks.History):
+            return
+        trained = list(getattr(history, "epoch", []))
+        names = list(dict.fromkeys([k for _, logs in restored for k in logs] + list(history.history)))
+        nan = float("nan")
+        for name in names:
+            before = [logs.get(name, nan) for _, logs in restored]
+            history.history[name] = before + history.history.get(name, [nan] * len(trained))
+        history.epoch = [epoch for epoch, _ in restored] + trained
 
     # ---------------------------------------------------------- fast-forward
     def _start_fast_forward(self, epoch, batches, saved_logs):

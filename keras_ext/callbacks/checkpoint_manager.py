@@ -76,6 +76,15 @@ class CheckpointManager(keras.callbacks.Callback):
     pipeline with `set_epoch(epoch)`, which is told each epoch). The
     keras_ext Trainer does this for its `x` itself. See docs/checkpointing.md.
 
+    Each checkpoint also holds the logs of every epoch finished so far. The
+    History a resumed `fit` returns (and `model.history`) covers every epoch
+    since the run began, the restored ones first, as an uninterrupted run's
+    does; rerunning a finished run trains nothing and returns all of them.
+    After a restore, `restored_from` is the checkpoint's path,
+    `resumed_epoch` the epoch (from 0) training continues in, and
+    `resume_message` says so in one line ("resumed from PATH at epoch E,
+    step S", epochs counted from 1 as Keras shows them).
+
     In a job of several processes (`MultiWorkerMirroredStrategy`, JAX's
     `keras.distribution` across processes) every process runs the manager on
     the same directory, which all of them must see (a shared filesystem):
@@ -224,6 +233,8 @@ class CheckpointManager(keras.callbacks.Callback):
         self._checkpointer = None  # this run's files, made in on_train_begin (it needs the model)
         self._role = SINGLE
         self.restored_from = None
+        self.resume_message = None  # "resumed from PATH at epoch E, step S" (epochs from 1), after a restore
+        self.resumed_epoch = None  # the epoch (from 0) training continued in, after a restore
         self.preempted = None
 
     # ------------------------------------------------------------ properties
@@ -332,7 +343,8 @@ class CheckpointManager(keras.callbacks.Callback):
         self._save(epoch=self._epoch, step_in_epoch=batch + 1, logs=logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
+        if logs is None:  # not `logs or {}`: the history keeps this very dict (see record_epoch)
+            logs = {}
         steps = (self.params or {}).get("steps")
         # A stop inside the epoch (TerminateOnNaN, a preemption, a user callback)
         # still reaches on_epoch_end: it must not be recorded as a finished epoch.
@@ -345,6 +357,7 @@ class CheckpointManager(keras.callbacks.Callback):
         if not self._epoch_complete:
             self._save_at_epoch_end = False
             return
+        self._loop_state.record_epoch(epoch, logs)
         score = None
         if self.monitor is not None:
             score = logs.get(self.monitor)
@@ -441,12 +454,16 @@ class CheckpointManager(keras.callbacks.Callback):
         training_state.assign(plan)
         self._last_write_step = int(state["step"])
         self.restored_from = path
+        self.resumed_epoch = int(state["epoch"])
         self._fit_resume.start(path, arrays, state, (self.params or {}).get("steps"))
+        trained = (
+            f" ({state['step_in_epoch']} batches of it already trained)" if state["step_in_epoch"] else ""
+        )
+        self.resume_message = (
+            f"resumed from {path} at epoch {state['epoch'] + 1}, step {state['step']}{trained}"
+        )
         if self.verbose:
-            print(
-                f"CheckpointManager: restored {path} (epoch {state['epoch'] + 1}, "
-                f"batch {state['step_in_epoch']}, step {state['step']})"
-            )
+            print(f"CheckpointManager: {self.resume_message}")
 
     def _restore_callback_states(self, path, saved):
         live = self._loop_state.callbacks()
@@ -521,6 +538,10 @@ class CheckpointManager(keras.callbacks.Callback):
             "score": _finite_or_none(score),
             "logs": {k: float(v) for k, v in (logs or {}).items() if _is_number(v)},
             "data": self._loop_state.pipeline_positions() if data is None else data,
+            "history": [
+                {"epoch": e, "logs": {k: _finite_or_none(v) for k, v in epoch_logs.items() if _is_number(v)}}
+                for e, epoch_logs in self._loop_state.finished_epochs
+            ],
             "variables": specs,
             "callbacks": {
                 key: callback.get_state() for key, callback in self._loop_state.callbacks().items()

@@ -37,6 +37,9 @@ def compile_default(model, learning_rate, decay_steps, decay_rate):
 
 def make_callbacks(args):
     """LearningRateLogger and an EpochTimer always; a CheckpointManager when --checkpoint-dir is given."""
+    import keras
+
+    from keras_ext._keras_internals import print_msg
     from keras_ext.callbacks import CheckpointManager
     from keras_ext.callbacks import LearningRateLogger
     from keras_ext.cli._epoch_timer import EpochTimer
@@ -53,7 +56,11 @@ def make_callbacks(args):
         restore="latest" if args.resume else None,
         save_on_preemption=True,  # SIGTERM / Ctrl-C: save the current step, then exit
     )
-    return [manager, *callbacks], manager
+    # Said as soon as the manager has restored (its on_train_begin), before any epoch.
+    announce = keras.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: manager.resume_message and print_msg(manager.resume_message)
+    )
+    return [manager, announce, *callbacks], manager
 
 
 def check_inputs(args):
@@ -114,10 +121,8 @@ def run(args):
             raise
         raise JobFailure(_strategy.lost_peer_message(e, setup, args.checkpoint_dir)) from e
     if manager is not None and manager.restored_from:
-        print_msg(
-            f"resumed from {manager.restored_from} (trained epochs "
-            f"{', '.join(str(e + 1) for e in history.epoch) or 'none: already done'})"
-        )
+        trained = [e + 1 for e in history.epoch if e >= manager.resumed_epoch]
+        print_msg(f"trained epochs {', '.join(map(str, trained)) or 'none: the run was already done'}")
     if not setup.is_chief:
         print_msg(f"process {setup.index} done; process 0 writes {args.output}")
         return 0

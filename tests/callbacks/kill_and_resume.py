@@ -47,19 +47,20 @@ def main(argv=None):
 
     train, validation = setup.digits_pipelines(seed=0)
     model = setup.make_model(seed=0)
-    callbacks = []
+    callbacks, manager = [], None
     if not args.reference:
-        callbacks = [
-            CheckpointManager(
-                args.directory, save_freq=4, max_to_keep=3, async_write=args.async_write, data=train
-            )
-        ]
+        manager = CheckpointManager(
+            args.directory, save_freq=4, max_to_keep=3, async_write=args.async_write, data=train
+        )
+        callbacks = [manager]
     callbacks += [LearningRateLogger(), KillAtStep()]
     history = model.fit(
         train, validation_data=validation, epochs=3, shuffle=False, callbacks=callbacks, verbose=0
     )
     np.savez(args.weights, *setup.weights(model))
-    print(json.dumps({"history_epochs": history.epoch}))
+    # History covers the whole run (restored epochs too); where training resumed is the manager's.
+    resumed_epoch = None if manager is None else manager.resumed_epoch
+    print(json.dumps({"history_epochs": history.epoch, "resumed_epoch": resumed_epoch}))
     return 0
 
 

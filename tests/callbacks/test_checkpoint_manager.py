@@ -131,9 +131,10 @@ def test_mid_epoch_resume_matches_an_uninterrupted_run(tmp_path, arrays, referen
     assert _names([manager.restored_from]) == ["ckpt-12"]  # epoch 1, after 2 of its 10 batches
     _assert_all_close(setup.weights(model), reference["weights"])
     _assert_all_close(setup.optimizer_state(model), reference["optimizer"])
-    assert history.epoch == [1, 2]
+    # Epoch 0 comes back from the checkpoint: the History covers the whole run.
+    assert manager.resumed_epoch == 1 and history.epoch == [0, 1, 2]
     for key, values in history.history.items():
-        np.testing.assert_allclose(values, reference["history"][key][1:], rtol=1e-5, err_msg=key)
+        np.testing.assert_allclose(values, reference["history"][key], rtol=1e-5, err_msg=key)
     assert model._initial_epoch is None  # not left behind for a later fit
 
 
@@ -265,12 +266,14 @@ def test_epoch_save_freq_resumes_at_the_next_epoch(tmp_path, arrays, reference):
     _fit(first, arrays, [CheckpointManager(tmp_path, save_freq="epoch")], epochs=2)
     assert _names(CheckpointManager(tmp_path).checkpoints) == ["ckpt-10", "ckpt-20"]
     model = setup.make_model(seed=5)
-    history = _fit(model, arrays, [CheckpointManager(tmp_path, save_freq="epoch")])
-    assert history.epoch == [2]
+    history = _fit(model, arrays, [manager := CheckpointManager(tmp_path, save_freq="epoch")])
+    assert manager.resumed_epoch == 2 and history.epoch == [0, 1, 2]
     _assert_all_close(setup.weights(model), reference["weights"])
     # Training already finished: another run restores and trains nothing.
     again = setup.make_model(seed=5)
-    assert _fit(again, arrays, [CheckpointManager(tmp_path, save_freq="epoch")]).epoch == []
+    rerun = _fit(again, arrays, [manager := CheckpointManager(tmp_path, save_freq="epoch")])
+    assert manager.resumed_epoch == 3 and rerun.epoch == [0, 1, 2]
+    assert rerun.history == history.history
     _assert_all_close(setup.weights(again), reference["weights"])
 
 

@@ -211,7 +211,8 @@ def test_one_sigint_saves_the_next_step_then_raises_keyboard_interrupt(tmp_path,
     assert (state["step"], state["epoch"], state["step_in_epoch"]) == (14, 1, 6)
 
     model = job.make_model(seed=4)
-    assert job.fit(model, [CheckpointManager(tmp_path, save_freq=1000)]).epoch == [1, 2]
+    assert job.fit(model, [manager := CheckpointManager(tmp_path, save_freq=1000)]).epoch == [0, 1, 2]
+    assert manager.resumed_epoch == 1
     job.assert_same(job.state_of(model), reference, atol=1e-5)
 
 

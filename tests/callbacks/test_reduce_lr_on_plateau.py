@@ -145,10 +145,9 @@ def test_counters_and_scale_survive_a_resume(tmp_path, keras_reference):
 
     resumed = Record()
     model = _model(_decay())
-    history = _fit(
-        model, [Score(), ReduceLROnPlateau(**KWARGS), CheckpointManager(tmp_path, save_freq="epoch"), resumed]
-    )
-    assert history.epoch == list(range(5, EPOCHS))
+    manager = CheckpointManager(tmp_path, save_freq="epoch")
+    history = _fit(model, [Score(), ReduceLROnPlateau(**KWARGS), manager, resumed])
+    assert manager.resumed_epoch == 5 and history.epoch == list(range(EPOCHS))
     assert [resumed.scales[e] for e in range(5, EPOCHS)] == [0.25, 0.25, 0.25, 0.25, 0.125]
     for epoch in range(5, EPOCHS):
         assert resumed.scales[epoch] == pytest.approx(uninterrupted.scales[epoch]), epoch

@@ -186,7 +186,7 @@ def test_malformed_newest_checkpoint_falls_back_with_a_warning(tmp_path, referen
     assert any("skipping corrupt checkpoint" in m and "ckpt-12" in m for m in messages), messages
     assert os.path.basename(manager.restored_from) == "ckpt-8"
     assert os.path.isdir(tmp_path / "ckpt-12.corrupt")
-    assert history.epoch == [1, 2]  # ckpt-8 ends epoch 0
+    assert manager.resumed_epoch == 1 and history.epoch == [0, 1, 2]  # ckpt-8 ends epoch 0
     job.assert_same(job.state_of(model), reference, atol=1e-5)
 
 

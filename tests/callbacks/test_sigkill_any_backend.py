@@ -64,7 +64,10 @@ def test_fit_killed_twice_mid_epoch_then_finished_equals_an_uninterrupted_run(tm
     _check(_run(tmp_path, "unused.npz", "--kill", "23", "--async-write"), KILLED)
     finished = _run(tmp_path, "final.npz")
     _check(finished, 0)
-    assert json.loads(finished.stdout.strip().splitlines()[-1]) == {"history_epochs": [2]}
+    assert json.loads(finished.stdout.strip().splitlines()[-1]) == {
+        "history_epochs": [0, 1, 2],
+        "resumed_epoch": 2,
+    }
     final, reference = np.load(tmp_path / "final.npz"), np.load(tmp_path / "reference.npz")
     assert final.files == reference.files
     for key in reference.files:

@@ -102,7 +102,10 @@ def test_fit_killed_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exactly(tm
 
     finished = _run(tmp_path, "final")
     _check(finished, 0)
-    assert json.loads(finished.stdout.strip().splitlines()[-1]) == {"history_epochs": [2]}
+    assert json.loads(finished.stdout.strip().splitlines()[-1]) == {
+        "history_epochs": [0, 1, 2],
+        "resumed_epoch": 2,
+    }
     assert _listing(tmp_path) == ["ckpt-24", "ckpt-28", "ckpt-30"]  # no leftovers
     _assert_same_weights(tmp_path, "final.npz", "reference.npz")
 
@@ -158,7 +161,10 @@ def test_trainer_killed_mid_epoch_and_mid_write_ends_exactly(tmp_path):
     _check(_run(tmp_path, "in_write", "--trainer", "--kill", "write:24", "--async-write"), KILLED)
     finished = _run(tmp_path, "final", "--trainer")
     _check(finished, 0)
-    assert json.loads(finished.stdout.strip().splitlines()[-1]) == {"history_epochs": [2]}
+    assert json.loads(finished.stdout.strip().splitlines()[-1]) == {
+        "history_epochs": [0, 1, 2],
+        "resumed_epoch": 2,
+    }
     assert _listing(tmp_path) == ["ckpt-24", "ckpt-28", "ckpt-30"]
     _assert_same_weights(tmp_path, "final.npz", "reference.npz")
     logs = _epoch_logs(tmp_path)

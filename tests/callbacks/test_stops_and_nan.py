@@ -110,8 +110,8 @@ def test_mid_epoch_stop_records_its_position_and_the_rerun_matches_an_uninterrup
     assert state["score"] is None  # a partial epoch is never ranked as a best
 
     rerun = job.make_model(seed=9)
-    history = job.fit(rerun, [CheckpointManager(tmp_path, save_freq=save_freq, monitor="loss")])
-    assert history.epoch == [1, 2]
+    history = job.fit(rerun, [manager := CheckpointManager(tmp_path, save_freq=save_freq, monitor="loss")])
+    assert manager.resumed_epoch == 1 and history.epoch == [0, 1, 2]
     job.assert_same(job.state_of(rerun), reference, atol=1e-5)
 
 

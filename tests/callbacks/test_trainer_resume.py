@@ -101,7 +101,7 @@ def test_checkpoint_resumes_in_the_other_loop(tmp_path, arrays, references, firs
     at_resume = StateAtResume()
     history = second(model, arrays, [manager, at_resume])
     assert manager.restored_from.endswith("ckpt-12")
-    assert history.epoch == [1, 2]
+    assert manager.resumed_epoch == 1 and history.epoch == [0, 1, 2]
     # The loop starts from exactly the saved state ...
     for index, value in enumerate(at_resume.weights):
         np.testing.assert_array_equal(value, saved[f"model/{index:05d}"])

@@ -130,7 +130,7 @@ def main(argv=None):
     train, validation = setup.digits_pipelines(seed=0)
     with strategy.scope():
         model = setup.make_model(seed=0)
-    callbacks = []
+    callbacks, manager = [], None
     if not args.reference:
         manager = CheckpointManager(
             args.directory,
@@ -166,7 +166,9 @@ def main(argv=None):
     # drift apart per device, and validation reads each device's own.
     copies = [c.numpy() for v in model.variables for c in getattr(v.value, "values", ())[1:]]
     np.savez(args.weights, *setup.weights(model), *copies)
-    print(json.dumps({"history_epochs": history.epoch}))
+    # History covers the whole run (restored epochs too); where training resumed is the manager's.
+    resumed_epoch = None if manager is None else manager.resumed_epoch
+    print(json.dumps({"history_epochs": history.epoch, "resumed_epoch": resumed_epoch}))
     return 0
 
 

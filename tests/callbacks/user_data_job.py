@@ -81,7 +81,11 @@ def main(kind, directory, weights, kill_at=None):
     np.savez(weights, *[keras.ops.convert_to_numpy(v) for v in model.variables])
     step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
     told = getattr(data, "told", None)  # the epochs a set_epoch pipeline was told
-    print(json.dumps({"epochs": history.epoch, "step": step, "told": told}))
+    print(
+        json.dumps(
+            {"epochs": history.epoch, "resumed_epoch": manager.resumed_epoch, "step": step, "told": told}
+        )
+    )
 
 
 if __name__ == "__main__":

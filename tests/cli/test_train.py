@@ -100,7 +100,9 @@ def _train(tmp_path, output, *extra):
     return main(["train", "--verbose", "0", "--output", str(tmp_path / output), *extra])
 
 
-def test_checkpoint_dir_resumes_exactly_and_history_logs_the_learning_rate(tmp_path, capsys):
+def test_checkpoint_dir_resumes_exactly_and_keeps_the_whole_record_on_every_rerun(
+    tmp_path, capsys, monkeypatch
+):
     import numpy as np
 
     from keras_ext.callbacks import CheckpointManager
@@ -116,11 +118,15 @@ def test_checkpoint_dir_resumes_exactly_and_history_logs_the_learning_rate(tmp_p
     assert first["history"]["learning_rate"] == pytest.approx([1.2e-3, 1.2e-3], rel=1e-6)
     capsys.readouterr()
 
-    assert _train(tmp_path, "second", "--epochs", "3", *flags) == 0
-    assert f"resumed from {ckpt / f'ckpt-{2 * steps}'} (trained epochs 3)" in capsys.readouterr().out
+    assert _train(tmp_path, "second", "--epochs", "3", "--verbose", "2", *flags) == 0
+    out = capsys.readouterr().out
+    # Said before training, and the record covers the epochs before the resume too.
+    resumed = out.index(f"resumed from {ckpt / f'ckpt-{2 * steps}'} at epoch 3, step {2 * steps}\n")
+    assert resumed < out.index("Epoch 3/3") < out.index("trained epochs 3\n")
     second = json.load(open(tmp_path / "second" / "metrics.json"))
-    assert second["history_epochs"] == [2]
-    assert second["history"]["learning_rate"] == pytest.approx([1.2e-3 * 0.8], rel=1e-6)
+    assert second["history_epochs"] == [0, 1, 2]
+    assert second["history"]["learning_rate"] == pytest.approx([1.2e-3, 1.2e-3, 1.2e-3 * 0.8], rel=1e-6)
+    assert len(second["epoch_seconds"]) == 3
     assert sorted(os.listdir(ckpt)) == ["ckpt-120", f"ckpt-{3 * steps}"]
 
     # The same three epochs in one go, without checkpoints, end with the same model:
@@ -128,6 +134,9 @@ def test_checkpoint_dir_resumes_exactly_and_history_logs_the_learning_rate(tmp_p
     assert _train(tmp_path, "once", "--epochs", "3") == 0
     once = json.load(open(tmp_path / "once" / "metrics.json"))
     assert second["validation"] == pytest.approx(once["validation"], rel=1e-5)
+    assert second["history_epochs"] == once["history_epochs"]
+    for name, values in once["history"].items():
+        assert second["history"][name] == pytest.approx(values, rel=1e-5), name
     import keras
 
     resumed = keras.saving.load_model(tmp_path / "second" / "model.keras")
@@ -135,6 +144,17 @@ def test_checkpoint_dir_resumes_exactly_and_history_logs_the_learning_rate(tmp_p
     for a, b in zip(resumed.weights, uninterrupted.weights, strict=True):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-5)
     assert CheckpointManager(ckpt).latest.endswith(f"ckpt-{3 * steps}")
+
+    # A rerun of the finished run trains nothing and blanks nothing.
+    drawn = []
+    monkeypatch.setattr("keras_ext.plots.plot_history", lambda history, path, epochs: drawn.append(epochs))
+    assert _train(tmp_path, "second", "--epochs", "3", *flags) == 0
+    assert "trained epochs none: the run was already done" in capsys.readouterr().out
+    rerun = json.load(open(tmp_path / "second" / "metrics.json"))
+    for key in ("history", "history_epochs", "epoch_seconds"):
+        assert rerun[key] == second[key], key
+    assert rerun["validation"] == pytest.approx(second["validation"], rel=1e-6)
+    assert drawn == [[0, 1, 2]]  # history.png, drawn from that record
 
 
 @pytest.mark.parametrize(
