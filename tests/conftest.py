@@ -19,12 +19,43 @@ if os.environ.get("KERAS_BACKEND") == "jax":
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
+# The slowest test files, slowest first (CPU seconds each, measured alone with
+# tools/run_each_test_file.sh). Under the README's `-n 2 --dist loadfile` a file
+# runs whole on one worker, in collection order: started last, one of these would
+# keep one worker busy for minutes after the other has run out of work.
+SLOWEST_FILES = (
+    "tests/callbacks/test_sigkill_exactness.py",  # 245 s
+    "tests/cli/test_tune.py",  # 244 s
+    "tests/distribute/test_train_jax_distribution.py",  # 242 s
+    "tests/distribute/test_train_multiworker.py",  # 145 s
+    "tests/callbacks/test_preemption.py",  # 140 s
+    "tests/cli/test_train.py",  # 106 s
+    "tests/checkpoint/test_own_loop.py",  # 97 s
+    "tests/callbacks/test_cross_backend_restore.py",  # 97 s
+    "tests/callbacks/test_user_data_resume.py",  # 93 s
+    "tests/test_docs.py",  # 73 s, and some examples now run twice
+    "tests/distribute/test_mirrored_resume.py",  # 87 s
+    "tests/training/test_trainer_fit_arguments.py",  # 81 s
+    "tests/callbacks/test_checkpoint_manager.py",  # 80 s
+    "tests/cli/test_train_checkpoints_change_nothing.py",  # 73 s
+)
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "tensorflow_only: needs the TensorFlow backend")
+    if hasattr(config.option, "loadscopereorder"):
+        # pytest-xdist would order files by their number of tests (few, long tests last):
+        # keep the collection order below instead.
+        config.option.loadscopereorder = False
+
+
+def _slowest_first(item):
+    path = item.nodeid.split("::")[0]
+    return SLOWEST_FILES.index(path) if path in SLOWEST_FILES else len(SLOWEST_FILES)
 
 
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_slowest_first)  # stable: the other files keep their order
     if keras.backend.backend() == "tensorflow":
         return
     skip = pytest.mark.skip(reason=f"needs the TensorFlow backend, running {keras.backend.backend()}")
