@@ -278,7 +278,9 @@ def plan_restore(path, state, arrays, model, groups, optimizer=None):
             if problem:
                 report.append(f"{group} variables: {problem}")
             plan.append((variable, value))
-            plan.extend(_copies_plan(arrays, group, index, variable))
+            copies, problems = _copies_plan(arrays, group, index, variable)
+            plan.extend(copies)
+            report.extend(f"{group} variables: {problem}" for problem in problems)
     if report:
         raise CheckpointMismatchError(
             f"Checkpoint {path} does not fit this model (saved from "
@@ -290,19 +292,24 @@ def plan_restore(path, state, arrays, model, groups, optimizer=None):
 
 
 def _copies_plan(arrays, group, index, variable):
-    """`[(device copy, saved value)]` for the copies saved apart from the variable's value.
+    """`([(device copy, saved value)], problems)` for the copies saved apart from the variable's value.
 
     Assigned after the variable itself (which sets every copy to the first
     device's value). A checkpoint restored on fewer devices than it was
     saved from keeps the first device's value, as Keras's own saving does.
+    A copy's value is converted as the variable's own is (`_converted`).
     """
-    copies = device_copies(variable)
-    plan = []
-    for replica, copy in enumerate(copies, start=1):
-        value = arrays.get(replica_key(group, index, replica))
-        if value is not None:
-            plan.append((copy, value.astype(np.dtype(keras.backend.standardize_dtype(variable.dtype)))))
-    return plan
+    plan, problems = [], []
+    for replica, copy in enumerate(device_copies(variable), start=1):
+        saved = arrays.get(replica_key(group, index, replica))
+        if saved is None:
+            continue
+        value, problem = _converted(saved, variable)
+        if problem:
+            problems.append(f"device copy {replica} of {problem}")
+        else:
+            plan.append((copy, value))
+    return plan, problems
 
 
 def assign(plan):
