@@ -7,7 +7,6 @@ bytes of every file the search wrote.
 """
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -16,6 +15,7 @@ import sys
 import pytest
 
 from keras_ext.cli.main import main
+from tests.file_snapshot import snapshot
 from tests.tuning.tiny_data import write_tiny_npz
 
 pytestmark = pytest.mark.tensorflow_only
@@ -40,17 +40,6 @@ def _args(directory, npz, *extra):
         directory,
         *extra,
     ]
-
-
-def _files(directory):
-    """{path: (sha256, mtime_ns)} of every file under `directory`."""
-    out = {}
-    for folder, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                out[path] = (hashlib.sha256(f.read()).hexdigest(), os.stat(path).st_mtime_ns)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +80,7 @@ def test_a_resume_with_another_objective_or_epochs_exits_2_in_one_line_and_write
 ):
     directory, npz, code, _ = searched
     assert code == 0
-    before = _files(directory)
+    before = snapshot(directory)
     capsys.readouterr()
     assert main(_args(directory, npz, *change)) == 2
     captured = capsys.readouterr()
@@ -102,7 +91,7 @@ def test_a_resume_with_another_objective_or_epochs_exits_2_in_one_line_and_write
         "it afresh)"
     ]
     assert captured.out == ""
-    assert _files(directory) == before  # best_model.keras included: byte for byte, not even touched
+    assert snapshot(directory) == before  # best_model.keras included: byte for byte, not even touched
 
 
 def test_a_rerun_with_no_better_trial_leaves_the_best_model_byte_identical(searched, capsys):
@@ -110,8 +99,8 @@ def test_a_rerun_with_no_better_trial_leaves_the_best_model_byte_identical(searc
     assert code == 0
     project = os.path.join(directory, "simplecnn")
     best = [os.path.join(project, name) for name in ("best_model.keras", "best_hyperparameters.json")]
-    before = _files(directory)
+    before = snapshot(directory)
     assert main(_args(directory, npz)) == 0  # all trials done: nothing trains
-    after = _files(directory)
+    after = snapshot(directory)
     assert [after[path] for path in best] == [before[path] for path in best]
     assert "kept best_model.keras and best_hyperparameters.json" in capsys.readouterr().out

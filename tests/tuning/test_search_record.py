@@ -5,7 +5,6 @@ then two `Search`es of a linear model (one epoch, two trials, eager). The
 command line's refusals are in tests/cli/test_tune_resume_refusals.py.
 """
 
-import hashlib
 import json
 import os
 import sys
@@ -20,6 +19,7 @@ from keras_ext.tuning import Search
 from keras_ext.tuning import SearchSettingsChanged
 from keras_ext.tuning import _search_record
 from keras_ext.tuning.search import best_changed
+from tests.file_snapshot import snapshot
 
 ASKED = {"objective": "val_accuracy", "direction": "max", "epochs": 2}
 
@@ -95,17 +95,6 @@ def _data():
     return x, x.sum(axis=1), (x, x.sum(axis=1))
 
 
-def _files(directory):
-    """{path: (sha256, mtime_ns)} of every file under `directory`."""
-    out = {}
-    for folder, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                out[path] = (hashlib.sha256(f.read()).hexdigest(), os.stat(path).st_mtime_ns)
-    return out
-
-
 @pytest.mark.tensorflow_only
 def test_a_search_records_its_settings_and_a_resume_with_others_writes_nothing(tmp_path):
     x, y, val = _data()
@@ -118,17 +107,17 @@ def test_a_search_records_its_settings_and_a_resume_with_others_writes_nothing(t
         "epochs": 1,
     }
     assert first.best_written
-    before = _files(tmp_path)
+    before = snapshot(tmp_path)
     for objective, epochs in (("loss", 1), ("val_loss", 2)):
         search = Search(_Linear(), tuner="grid", objective=objective, max_trials=3, directory=str(tmp_path))
         with pytest.raises(SearchSettingsChanged, match="was searched with objective='val_loss' \\(min\\)"):
             search.run(x, y, val, epochs=epochs, verbose=0)
-        assert _files(tmp_path) == before
+        assert snapshot(tmp_path) == before
     # The same settings resume; with no new trial the best files stay byte for byte (and untouched).
     again = Search(_Linear(), tuner="grid", objective="val_loss", max_trials=2, directory=str(tmp_path))
     again.run(x, y, val, epochs=1, verbose=0)
     assert not again.best_written
-    after = _files(tmp_path)
+    after = snapshot(tmp_path)
     for name in ("best_model.keras", "best_hyperparameters.json", "search.json"):
         assert after[str(project / name)] == before[str(project / name)], name
     # overwrite=True starts afresh, so any settings pass.
