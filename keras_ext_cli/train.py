@@ -19,20 +19,30 @@ from keras_ext_cli.defaults import TRAIN_DEFAULTS
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "train",
-        help="train SimpleCNN or FashionCNN with compile/fit and save it as .keras",
+        help="train SimpleCNN, FashionCNN or your own model with compile/fit and save it as .keras",
         description=(
-            "Train a keras_ext model with model.compile/model.fit (RMSprop with "
+            "Train a keras_ext model, one your function builds or one saved as .keras, with "
+            "model.compile/model.fit (RMSprop with "
             "ExponentialDecay, sparse categorical cross-entropy from logits, accuracy "
             "and CategoricalTruePositives), print the validation accuracy and write "
             "OUTPUT/model.keras, OUTPUT/metrics.json (settings, validation results, "
             "history, epoch times) and OUTPUT/history.png (loss, accuracy and learning "
             "rate by epoch). Runs offline on the built-in digits by default. The "
-            "dataset, the rates, the cluster and --output (created and written to) are "
+            "dataset, the model, the rates, the cluster and --output (created and written to) are "
             "checked before training: bad input is one line on stderr and exit status 2, "
             "with nothing written."
         ),
     )
-    p.add_argument("--model", choices=MODELS, default="simplecnn", help="the model to train")
+    p.add_argument(
+        "--model",
+        type=_model,
+        default="simplecnn",
+        metavar="MODEL",
+        help=f"the model to train: {' or '.join(MODELS)} (keras_ext's); MODULE:FUNCTION, a function "
+        "on the import path called as FUNCTION(input_shape, num_classes) that returns an uncompiled "
+        "keras.Model; or a .keras file, whose weights are trained further. Every model is compiled "
+        "with the optimizer and loss below",
+    )
     p.add_argument(
         "--dataset",
         default="digits",
@@ -118,6 +128,23 @@ def add_parser(subparsers):
         "--no-resume needs a directory without checkpoints (default: --resume)",
     )
     return p
+
+
+def _model(text):
+    """A keras_ext model's name, MODULE:FUNCTION or a path ending in .keras.
+
+    Only the form is checked here (importing the module would import Keras):
+    `keras_ext.cli.train.check_inputs` imports and looks up, before training.
+    """
+    if text in MODELS or text.endswith(".keras"):
+        return text
+    module, colon, function = text.partition(":")
+    if colon and module and function:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"must be {' or '.join(MODELS)}, MODULE:FUNCTION (a function on the import path that "
+        f"returns a keras.Model) or a .keras file, got {text}"
+    )
 
 
 def _checkpoint_dir(text):

@@ -1,4 +1,5 @@
-"""`keras-ext train`: compile/fit a keras_ext model on a dataset, save it as `.keras`.
+"""`keras-ext train`: compile/fit a model (keras_ext's, a user's function's or a `.keras` file's) on a
+dataset, save it as `.keras`.
 
 Its parser is `keras_ext_cli.train.add_parser`; `keras_ext_cli.main` calls
 `run(args)` here once the arguments parse.
@@ -7,6 +8,7 @@ Its parser is `keras_ext_cli.train.add_parser`; `keras_ext_cli.main` calls
 import os
 
 from keras_ext.cli import _inputs
+from keras_ext.cli import _model
 from keras_ext.cli import _strategy
 from keras_ext.cli.errors import JobFailure
 from keras_ext.cli.errors import UsageError
@@ -64,7 +66,7 @@ def make_callbacks(args):
 
 
 def check_inputs(args):
-    """Raise UsageError for a dataset, --output or cluster that cannot work; leaves nothing written.
+    """Raise UsageError for a dataset, --output, cluster or --model that cannot work; leaves nothing written.
 
     The directories come first, before Keras (and with it TensorFlow or JAX) is imported.
     """
@@ -76,6 +78,7 @@ def check_inputs(args):
 
     _inputs.load_checked_arrays(args.dataset, seed=args.seed)
     _strategy.check_cluster(args.strategy, keras.backend.backend())
+    _model.check_model(args.model)
 
 
 def run(args):
@@ -88,7 +91,6 @@ def run(args):
     from keras_ext import data
     from keras_ext._keras_internals import print_msg
     from keras_ext.cli._epoch_timer import EpochTimer
-    from keras_ext.models._by_name import build_model
 
     backend = keras.backend.backend()
     # Before TensorFlow runs any op: MultiWorkerMirroredStrategy must come first.
@@ -101,12 +103,7 @@ def run(args):
     if manager is not None:
         manager.data = [dataset.train]  # its position travels with every checkpoint
     with setup.scope():
-        try:
-            model = build_model(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)
-        except ValueError as e:  # FashionCNN flattens, so small images leave it nothing to pool
-            raise UsageError(
-                f"--model {args.model} cannot take images of shape {dataset.input_shape}: {e}"
-            ) from e
+        model = _model.build(args.model, dataset.num_classes, dataset.input_shape, args.dropout_rate)
     print_msg(
         f"keras-ext train: {args.model} on {args.dataset} "
         f"({len(dataset.arrays.x_train)} train / {len(dataset.arrays.x_val)} validation images, "
