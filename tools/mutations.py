@@ -101,6 +101,14 @@ MUTATIONS = (
         tests=("tests/callbacks/test_stops_and_nan.py",),
     ),
     Mutation(
+        name="lock-not-taken",
+        guarantee="a second process writing a checkpoint directory in use is refused, naming the holder",
+        path="keras_ext/_directory_lock.py",
+        old="                lock.acquire()  # DirectoryBusy: another process holds it\n",
+        new="                pass\n",
+        tests=("tests/checkpoint/test_one_writer.py",),
+    ),
+    Mutation(
         name="mid-epoch-stop-recorded-as-epoch-end",
         guarantee="a run stopped mid-epoch records the batch it stopped at",
         path="keras_ext/callbacks/checkpoint_manager.py",
@@ -396,6 +404,17 @@ MUTATIONS = (
         old="            overwrite=self.overwrite and not is_worker(),",
         new="            overwrite=not is_worker(),",
         tests=("tests/tuning/test_search_reload.py",),
+    ),
+    Mutation(
+        name="user-model-function-ignored",
+        guarantee="keras-ext train --model MODULE:FUNCTION trains the model the user's function returns",
+        path="keras_ext/cli/_model.py",
+        old="        model = user_function(spec)(tuple(input_shape), num_classes)\n",
+        new='        model = build_model("simplecnn", num_classes, input_shape)\n',
+        tests=(
+            "tests/cli/test_train_model_forms.py::"
+            "test_a_function_on_pythonpath_trains_and_its_model_loads_where_the_module_imports",
+        ),
     ),
 )
 
