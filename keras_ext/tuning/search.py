@@ -51,8 +51,16 @@ class Search:
     (`lock()`), and a second search of it raises `ProjectBusyError` naming
     the holder's pid and host, before it trains or writes anything.
 
+    It speaks keras-tuner's verbs: `search(x, y, validation_data=...,
+    epochs=...)` (`run` is the same), then `get_best_models(n)`,
+    `get_best_hyperparameters(n)` and `results_summary()`, ranked as the
+    leaderboard ranks (so `get_best_models(1)[0]` is the model in
+    `best_model.keras`).
+
     Args:
-        hypermodel: a `keras_tuner.HyperModel`, e.g. `SimpleCNNHyperModel`.
+        hypermodel: a `keras_tuner.HyperModel` (e.g. `SimpleCNNHyperModel`)
+            or a function `build(hp)` returning a compiled model, as every
+            keras-tuner tuner takes.
         tuner: "random", "bayesian", "hyperband" or "grid".
         objective: name of a logged metric (`"val_accuracy"`,
             `"val_categorical_true_positives"`, ...) or a `keras_tuner.Objective`.
@@ -91,8 +99,7 @@ class Search:
         seed=0,
         pruning=None,
     ):
-        if not isinstance(hypermodel, keras_tuner.HyperModel):
-            raise ValueError(f"`hypermodel` must be a keras_tuner.HyperModel, got hypermodel={hypermodel!r}.")
+        hypermodel = as_hypermodel(hypermodel)
         if tuner not in TUNERS:
             raise ValueError(f"Unknown tuner {tuner!r}: expected one of {list(TUNERS)}.")
         if pruning is not None and not isinstance(pruning, MedianPruning):
@@ -118,7 +125,7 @@ class Search:
     def project_dir(self):
         return os.path.join(self.directory, self.project_name)
 
-    def run(self, x, y, validation_data, epochs=5, callbacks=None, verbose="auto"):
+    def search(self, x, y=None, validation_data=None, epochs=5, callbacks=None, verbose="auto"):
         """Search; return the `Leaderboard` (None on a worker, whose chief writes the results).
 
         Args:
@@ -129,6 +136,8 @@ class Search:
             verbose: Keras's and keras-tuner's verbosity.
         """
         epochs = check_positive_int("epochs", epochs)
+        if y is None:
+            raise ValueError("`y` must be given: Search trains on arrays `x` and `y` (the labels).")
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise ValueError(
                 "`validation_data` must be a pair (x_val, y_val): the objective and the best "
@@ -155,6 +164,28 @@ class Search:
             if is_worker():
                 return None
             return self.write_results(validation_data)
+
+    run = search  # the name this class had first
+
+    # ---------------------------------------------------- keras-tuner's verbs
+    def get_best_hyperparameters(self, num_trials=1):
+        """The `keras_tuner.HyperParameters` of the `num_trials` best trials, best first (after `search`)."""
+        return [trial.hyperparameters for trial in self._best_trials(num_trials)]
+
+    def get_best_models(self, num_models=1):
+        """The `num_models` best trials' models, built, with their best epoch's weights, best first."""
+        return [self.tuner.load_model(trial) for trial in self._best_trials(num_models)]
+
+    def results_summary(self, num_trials=10):
+        """Print the leaderboard's `num_trials` best trials (keras-tuner prints its own summary here)."""
+        board = self.leaderboard()
+        print("\n".join(board.format().splitlines()[: 2 + check_positive_int("num_trials", num_trials)]))
+
+    def _best_trials(self, count):
+        check_positive_int("count", count)
+        board = self.leaderboard()
+        scored = [row for row in board.rows if row["score"] is not None][:count]
+        return [self.tuner.oracle.get_trial(row["trial_id"]) for row in scored]
 
     @contextlib.contextmanager
     def lock(self):
@@ -207,7 +238,7 @@ class Search:
     def leaderboard(self):
         """The `Leaderboard` of the trials so far (after `run`)."""
         if self.tuner is None:
-            raise ValueError("The search has not run yet: call run() first.")
+            raise ValueError("The search has not run yet: call search() first.")
         return Leaderboard.from_tuner(self.tuner)
 
     def write_results(self, validation_data):
@@ -257,6 +288,29 @@ class Search:
             tuner.oracle.max_trials = self.max_trials
             return tuner
         return TUNERS[self.tuner_name](max_trials=self.max_trials, **kwargs)
+
+
+class _BuildFunction(keras_tuner.HyperModel):
+    """A `build(hp)` function as a HyperModel, as keras-tuner's tuners wrap one."""
+
+    def __init__(self, build):
+        super().__init__(name=getattr(build, "__name__", None))
+        self._build = build
+
+    def build(self, hp):
+        return self._build(hp)
+
+
+def as_hypermodel(hypermodel):
+    """`hypermodel` as a `keras_tuner.HyperModel`: one already, or a `build(hp)` function wrapped."""
+    if isinstance(hypermodel, keras_tuner.HyperModel):
+        return hypermodel
+    if callable(hypermodel) and not isinstance(hypermodel, type):
+        return _BuildFunction(hypermodel)
+    raise ValueError(
+        "`hypermodel` must be a keras_tuner.HyperModel or a function build(hp) that returns a compiled "
+        f"model, got hypermodel={hypermodel!r}."
+    )
 
 
 def best_changed(board, project_dir):

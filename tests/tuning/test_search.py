@@ -36,7 +36,11 @@ def _hypermodel(**kwargs):
         ({"pruning": "median"}, "`pruning` must be a MedianPruning or None"),
         ({"direction": "up"}, "`direction` must be 'min' or 'max'"),
         ({"objective": 3}, "`objective` must be a metric name or a keras_tuner.Objective"),
-        ({"hypermodel": lambda hp: None}, "`hypermodel` must be a keras_tuner.HyperModel"),
+        (
+            {"hypermodel": "simplecnn"},
+            "`hypermodel` must be a keras_tuner.HyperModel or a function build(hp)",
+        ),
+        ({"hypermodel": SimpleCNNHyperModel}, "`hypermodel` must be a keras_tuner.HyperModel or a function"),
     ],
 )
 def test_bad_arguments_fail_at_once_and_write_nothing(tmp_path, kwargs, message):
