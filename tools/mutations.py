@@ -334,8 +334,8 @@ MUTATIONS = (
         name="device-copies-not-restored",
         guarantee="under MirroredStrategy a resume puts back each device's own BatchNormalization statistics",
         path="keras_ext/checkpoint/_training_state.py",
-        old="        if value is not None:\n            plan.append((copy,",
-        new="        if False:\n            plan.append((copy,",
+        old="            plan.extend(copies)\n",
+        new="",
         tests=("tests/distribute/test_mirrored_resume.py",),
     ),
     Mutation(
