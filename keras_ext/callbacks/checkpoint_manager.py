@@ -32,9 +32,11 @@ from keras_ext.checkpoint import _loading as loading
 from keras_ext.checkpoint import _retention as retention
 from keras_ext.checkpoint import _training_state as training_state
 from keras_ext.checkpoint._save_trigger import SaveTrigger
+from keras_ext.checkpoint._writer_lock import WriterLock
 from keras_ext.checkpoint.checkpointer import Checkpointer
 from keras_ext.distribute.process_role import SINGLE
 from keras_ext.distribute.process_role import all_gather_int
+from keras_ext.distribute.process_role import expected_role
 from keras_ext.distribute.process_role import process_role
 
 # Kept for callers of the previous location.
@@ -91,6 +93,21 @@ class CheckpointManager(keras.callbacks.Callback):
     only the chief writes checkpoints; every process restores the same one,
     and none starts training before all have (an all-gather of the restored
     step, which must agree).
+
+    One writer per directory: the manager holds an operating-system lock on
+    its directory (the file `.NAME.lock` beside it, `NAME` being the
+    directory's name) from construction until the end of its `fit`, and
+    again during each later `fit`. Constructing a manager on a directory
+    that another live process writes raises `CheckpointDirectoryBusyError`
+    (a ValueError naming that process's pid and host; `keras-ext train`
+    exits 2 with that line). The operating system drops the lock when its
+    process ends, however it ends: a killed run never blocks its rerun.
+    Within one process, managers and `Checkpointer`s on one directory share
+    the hold (a script that trains twice, a manager made again for a
+    rerun). In a job of several processes only the chief takes it (known
+    from `TF_CONFIG`, `KERAS_DISTRIBUTION_*` or the running engine at
+    construction, from the engine when training begins). Loading for
+    inference (`CheckpointManager.restore(model, directory)`) takes no lock.
 
     Args:
         directory: where checkpoints live (created on the first save; must
@@ -181,16 +198,22 @@ class CheckpointManager(keras.callbacks.Callback):
                     f"directory, got restore={restore!r}."
                 )
             restore = os.fspath(restore)
+        for name, value in (("async_write", async_write), ("save_on_preemption", save_on_preemption)):
+            if not isinstance(value, bool):
+                raise ValueError(f"`{name}` must be True or False, got {name}={value!r}.")
+        pipelines = _pipelines(data)
+        # Once the arguments are known good, before the directory is looked at: a directory
+        # another process writes is refused here, before any training.
+        self._writer_lock = WriterLock(directory)
+        self._writer_lock.hold_if(expected_role().is_chief)
         if restore is None and files.list_checkpoints(directory):
+            self._writer_lock.release()
             raise ValueError(
                 f"`directory` {directory!r} already holds checkpoints "
                 f"({', '.join(os.path.basename(p) for _, p in files.list_checkpoints(directory))}) "
                 "and restore=None: pass restore='latest' to continue from them, or use an "
                 "empty directory."
             )
-        for name, value in (("async_write", async_write), ("save_on_preemption", save_on_preemption)):
-            if not isinstance(value, bool):
-                raise ValueError(f"`{name}` must be True or False, got {name}={value!r}.")
         self.directory = directory
         self.save_freq = trigger.save_freq
         self.max_to_keep = max_to_keep
@@ -202,7 +225,7 @@ class CheckpointManager(keras.callbacks.Callback):
         self.save_on_train_end = bool(save_on_train_end)
         self.save_on_preemption = save_on_preemption
         self.verbose = verbose
-        self.data = _pipelines(data)
+        self.data = pipelines
         self._trigger = trigger
         # Unknown names keep the previous default, "min" (ReduceLROnPlateau refuses them).
         self._direction = None if monitor is None else (metric_direction(monitor, mode) or "min")
@@ -285,6 +308,8 @@ class CheckpointManager(keras.callbacks.Callback):
         model = self.model
         # Under a multi-process strategy only the chief writes (and tidies); all read.
         self._role = process_role(model)
+        # The engine's word on the role, now that it runs; the lock is the chief's alone.
+        self._writer_lock.hold_if(self._role.is_chief)
         if self._role.is_chief:
             files.remove_leftovers(self.directory)
         self._scores = self._read_scores()
@@ -397,6 +422,7 @@ class CheckpointManager(keras.callbacks.Callback):
             self._wait_for_writer()
         finally:
             self._end_of_fit()
+            self._writer_lock.release()  # every write is done; the next fit takes it again
 
     def _end_of_fit(self):
         """Undo everything set on the model and in the process for this fit (then deliver a pending signal)."""
@@ -424,7 +450,7 @@ class CheckpointManager(keras.callbacks.Callback):
 
     def _make_checkpointer(self, model):
         """The files of this run, as a loop of one's own has them, plus a best-scored retention."""
-        checkpointer = Checkpointer(self.directory, model, max_to_keep=self.max_to_keep)
+        checkpointer = _ManagersCheckpointer(self.directory, model, max_to_keep=self.max_to_keep)
         if self.monitor is not None:
             checkpointer._policies.append(retention.KeepBest(self.keep_best, self._direction))
         return checkpointer
@@ -625,6 +651,12 @@ class CheckpointManager(keras.callbacks.Callback):
         if optimizer is None:
             return 0
         return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+
+class _ManagersCheckpointer(Checkpointer):
+    """A manager's files: the manager holds the directory's lock itself, on the chief only."""
+
+    _takes_lock = False
 
 
 def _pipelines(data):

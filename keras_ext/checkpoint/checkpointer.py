@@ -11,6 +11,8 @@ from keras_ext.checkpoint import _loading as loading
 from keras_ext.checkpoint import _retention as retention
 from keras_ext.checkpoint import _training_state as training_state
 from keras_ext.checkpoint._save_trigger import SaveTrigger
+from keras_ext.checkpoint._writer_lock import WriterLock
+from keras_ext.distribute.process_role import expected_role
 
 
 class Checkpointer:
@@ -40,6 +42,18 @@ class Checkpointer:
     * `latest_step`: the newest checkpoint's step, or `None`.
 
     After a restore, `extra` is the dict saved with it (`{}` if none).
+
+    One writer per directory: a Checkpointer holds an operating-system lock
+    on its directory (the file `.NAME.lock` beside it) from construction
+    until `close()` (or the end of a `with Checkpointer(...)` block, or its
+    garbage collection, or the process's end, however it ends: a killed
+    holder never blocks the next run). Constructing one on a directory that
+    another live process writes raises `CheckpointDirectoryBusyError` (a
+    ValueError naming that process's pid and host). Every Checkpointer and
+    CheckpointManager of one process shares the hold. In a job of several
+    processes only the chief takes it (`TF_CONFIG`, `KERAS_DISTRIBUTION_*`
+    or the running engine says which process that is): the other processes
+    restore but must not save. A `save` after `close()` takes it again.
 
     On JAX, a loop that trains on arrays (`stateless_call`,
     `optimizer.stateless_apply`) assigns them back to the variables before
@@ -71,6 +85,9 @@ class Checkpointer:
     ([10, 15, 20], 20)
     """
 
+    # False for CheckpointManager's own Checkpointer: the manager holds the lock itself, on the chief.
+    _takes_lock = True
+
     def __init__(self, directory, model, optimizer=None, max_to_keep=3, save_freq=1, verbose=0):
         directory = files.check_directory(directory)
         if not isinstance(model, keras.Model):
@@ -89,6 +106,24 @@ class Checkpointer:
         self.verbose = verbose
         self.extra = {}
         self._policies = [retention.KeepNewest(self.max_to_keep)]
+        self._writer_lock = WriterLock(directory)
+        self._writes = self._takes_lock and expected_role().is_chief
+        self._hold()
+
+    def _hold(self):
+        """Take the directory's writer lock (held already: nothing); refuse a directory another process writes."""
+        if self._writes:
+            self._writer_lock.acquire()
+
+    def close(self):
+        """Let go of the directory's writer lock (a later `save` takes it again)."""
+        self._writer_lock.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
     @property
     def steps(self):
@@ -111,6 +146,7 @@ class Checkpointer:
             raise ValueError(f"`step` must be a non-negative int, got step={step!r}.")
         if extra is not None and not isinstance(extra, dict):
             raise ValueError(f"`extra` must be a JSON-able dict or None, got extra={extra!r}.")
+        self._hold()
         arrays, specs = training_state.snapshot(self.model, optimizer=self.optimizer, metrics=False)
         bad = training_state.non_finite(arrays)
         if bad:
@@ -139,7 +175,9 @@ class Checkpointer:
 
     def restore_latest(self):
         """Restore the newest usable checkpoint; return its step, or None if there is none."""
-        files.remove_leftovers(self.directory)
+        self._hold()
+        if self._writes:
+            files.remove_leftovers(self.directory)
         restored = self._restore_newest(self._restore)
         if restored is None:
             return None

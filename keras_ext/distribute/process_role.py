@@ -43,6 +43,43 @@ def process_role(model=None):
     return ProcessRole(chiefs + workers, index, bool(strategy.extended.should_checkpoint))
 
 
+def expected_role():
+    """This process's role as far as it is known before training starts (no engine is started).
+
+    The running engine's when it already runs (a multi-worker strategy in
+    scope, JAX's distributed runtime initialized), else the cluster the
+    environment describes (`TF_CONFIG` on TensorFlow, `KERAS_DISTRIBUTION_*`
+    on JAX; a malformed one is reported where the job starts, not here),
+    else a single process.
+    """
+    import keras
+
+    from keras_ext.distribute import cluster_env
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        # Asking jax.process_index() itself would start JAX's runtime, too early for a later
+        # keras.distribution.initialize().
+        is_initialized = getattr(getattr(sys.modules.get("jax"), "distributed", None), "is_initialized", None)
+        if is_initialized is not None and is_initialized():
+            return process_role()
+        describe = cluster_env.keras_distribution_cluster
+    elif backend == "tensorflow":
+        role = process_role()
+        if role.processes > 1:
+            return role
+        describe = cluster_env.tf_config_cluster
+    else:
+        return SINGLE
+    try:
+        cluster = describe()
+    except ValueError:
+        cluster = None
+    if cluster is None:
+        return SINGLE
+    return ProcessRole(cluster.processes, cluster.index, cluster.is_chief)
+
+
 def all_gather_int(value, model=None):
     """Every process's `value`, in process order; a barrier too (no process returns before all called).
 

@@ -323,10 +323,12 @@ def test_restore_none_on_a_directory_with_checkpoints_is_refused(tmp_path, array
     assert sorted(os.listdir(tmp_path)) == before
 
 
-def test_get_config_lists_every_argument():
+def test_get_config_lists_every_argument(tmp_path):
     import inspect
 
-    manager = CheckpointManager("unused_dir", save_freq="epoch", max_to_keep=None, monitor="val_loss")
+    # In tmp_path: a manager takes its directory's lock, a file beside it (not in the working directory).
+    directory = str(tmp_path / "unused_dir")
+    manager = CheckpointManager(directory, save_freq="epoch", max_to_keep=None, monitor="val_loss")
     config = manager.get_config()
     params = [p for p in inspect.signature(CheckpointManager.__init__).parameters if p != "self"]
     # `data` is the live pipeline fit iterates, like the model: never part of a config.

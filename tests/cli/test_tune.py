@@ -13,6 +13,7 @@ import pytest
 from keras_ext.cli.main import main
 from tests.cli.test_train import _keras_ext_command
 from tests.subprocess_utils import run_fresh_python
+from tests.subprocess_utils import start_until
 from tests.tuning.tiny_data import write_tiny_npz
 
 pytestmark = pytest.mark.tensorflow_only
@@ -174,20 +175,13 @@ def test_a_second_search_of_a_project_being_searched_is_refused_at_once(tmp_path
         str(tmp_path / "search"),
     )
     project = tmp_path / "search" / "simplecnn"
-    first = subprocess.Popen(
+    first = start_until(
         _tune(*args),
+        lambda: (project / "trial_0" / "epochs.json").exists(),  # searching, so holding the lock
+        "the first search never started a trial",
         env=ENV,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
-        deadline = time.monotonic() + 240
-        while not (project / "trial_0" / "epochs.json").exists():  # searching, so holding the lock
-            assert first.poll() is None, first.stderr.read()[-3000:]
-            assert time.monotonic() < deadline, "the first search never started a trial"
-            time.sleep(0.05)
         second = subprocess.run(_tune(*args), capture_output=True, text=True, timeout=240, env=ENV)
         assert first.wait(timeout=300) == 0, first.stderr.read()[-3000:]
     finally:

@@ -1,0 +1,87 @@
+"""`keras-ext train --checkpoint-dir D` on a directory another live run writes: exit 2 at once, naming it."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from keras_ext.checkpoint import _checkpoint_files
+from tests.cli.test_inputs import _without_tensorflow_startup
+from tests.subprocess_utils import start_until
+from tests.tuning.tiny_data import write_tiny_npz
+
+pytestmark = pytest.mark.tensorflow_only
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    # One thread each: the second run starts beside the first's training on 2 cores.
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+}
+
+
+def _train(npz, checkpoints, output):
+    # 240 images one at a time, 10 epochs: about 20 s of training, long enough for the
+    # second run to start TensorFlow and ask for the directory while the first holds it.
+    return [
+        *(sys.executable, "-m", "keras_ext.cli.main", "train"),
+        *("--dataset", npz, "--batch-size", "1", "--epochs", "10", "--save-freq", "100"),
+        *("--verbose", "0", "--checkpoint-dir", str(checkpoints), "--output", str(output)),
+    ]
+
+
+def test_a_second_run_on_a_directory_in_use_exits_2_naming_the_first(tmp_path):
+    npz = write_tiny_npz(tmp_path / "tiny.npz")
+    checkpoints = tmp_path / "ckpt"
+    holder_record = tmp_path / ".ckpt.lock.json"  # written once the first run's manager holds it
+    first = start_until(
+        _train(npz, checkpoints, tmp_path / "first"),
+        holder_record.exists,
+        "the first run never took the checkpoint directory",
+        cwd=ROOT,
+        env=ENV,
+    )
+    try:
+        started = time.monotonic()
+        second = subprocess.run(
+            _train(npz, checkpoints, tmp_path / "second"),
+            cwd=ROOT,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        refused_after = time.monotonic() - started
+        still_training = first.poll() is None
+        assert first.wait(timeout=300) == 0, first.stderr.read()[-3000:]
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+        first.stderr.close()
+    assert still_training, "the first run ended before the second asked: the test proves nothing"
+    assert second.returncode == 2, second.stdout[-3000:] + second.stderr[-3000:]
+    # Refused where the manager is made, before a model is built or anything is trained or
+    # written: what time it takes is the start of Python and TensorFlow, 14 s alone and 23 s
+    # beside the first run's training on a loaded 2-core machine.
+    assert refused_after < 60, refused_after
+    assert second.stdout == ""
+    lines = _without_tensorflow_startup(second.stderr)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        f"keras-ext train: error: checkpoint directory {str(checkpoints)!r} is in use: pid {first.pid} "
+        f"on host {socket.gethostname()} (since "
+    ), lines[0]
+    assert not (tmp_path / "second").exists()
+    # The first run wrote alone: its newest three checkpoints (10 epochs of 240 steps), each intact.
+    assert sorted(os.listdir(checkpoints)) == ["ckpt-2200", "ckpt-2300", "ckpt-2400"]
+    for name in os.listdir(checkpoints):
+        _checkpoint_files.read_checkpoint(str(checkpoints / name))
+    assert (tmp_path / "first" / "model.keras").exists()
