@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import sys
 
 
 def positive_int(text):
@@ -51,12 +52,34 @@ def positive_int_or(word):
     return parse
 
 
+def verbosity(text):
+    """Keras's progress level: 0, 1, 2, or 'auto', resolved here (when the arguments parse) to 1
+    (a progress bar) where stdout is a terminal and 2 (one line per epoch) where it is not.
+
+    Keras's own "auto" is always 1, and its progress bar redraws itself with
+    backspaces and carriage returns even into a pipe or a log file.
+    """
+    if text == "auto":
+        return 1 if _is_terminal(sys.stdout) else 2
+    if text in ("0", "1", "2"):
+        return int(text)
+    raise argparse.ArgumentTypeError(f"must be auto, 0, 1 or 2, got {text}")
+
+
+def _is_terminal(stream):
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 def add_verbose_argument(parser):
-    """`--verbose`, as `train` and `tune` both take it: Keras's progress levels, 2 by default."""
+    """`--verbose`, as `train` and `tune` both take it: Keras's progress levels, 'auto' by default."""
     parser.add_argument(
         "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=2,
-        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch",
+        type=verbosity,
+        default="auto",
+        metavar="{auto,0,1,2}",
+        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch, auto: 1 where "
+        "stdout is a terminal, else 2",
     )

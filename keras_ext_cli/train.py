@@ -26,8 +26,8 @@ def add_parser(subparsers):
             "ExponentialDecay, sparse categorical cross-entropy from logits, accuracy "
             "and CategoricalTruePositives), print the validation accuracy and write "
             "OUTPUT/model.keras, OUTPUT/metrics.json (settings, validation results, "
-            "history, epoch times) and OUTPUT/history.png (loss, accuracy and learning "
-            "rate by epoch). Runs offline on the built-in digits by default. The "
+            "history, epoch times), OUTPUT/history.png (loss, accuracy and learning "
+            "rate by epoch) and TensorBoard logs in OUTPUT/logs (see --logdir). Runs offline on the built-in digits by default. The "
             "dataset, the model, the rates, the cluster and --output (created and written to) are "
             "checked before training: bad input is one line on stderr and exit status 2, "
             "with nothing written."
@@ -93,6 +93,22 @@ def add_parser(subparsers):
         "(the processes TF_CONFIG, or on JAX the KERAS_DISTRIBUTION_* variables, describe) or 'auto' "
         "(multiworker if a cluster is described, mirrored with several devices, else default). "
         "--batch-size is the global batch; only the chief (process 0) writes --output",
+    )
+    p.add_argument(
+        "--logdir",
+        default=None,
+        help="directory for TensorBoard logs (loss, metrics and learning rate by epoch; train/ and "
+        "validation/ event files), created if missing; '' writes none. Needs TensorFlow: without it "
+        "train says logs are off and trains on (default: OUTPUT/logs)",
+    )
+    p.add_argument(
+        "--early-stopping",
+        type=positive_int,
+        default=None,
+        metavar="PATIENCE",
+        help="stop once the validation loss has not improved for PATIENCE epochs and keep the best "
+        "epoch's weights; with --checkpoint-dir a resumed run keeps counting (default: off, every epoch "
+        "is trained)",
     )
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (>= 0)")
     add_verbose_argument(p)

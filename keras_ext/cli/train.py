@@ -37,16 +37,52 @@ def compile_default(model, learning_rate, decay_steps, decay_rate):
     model.compile(**compile_arguments(learning_rate, decay_steps, decay_rate))
 
 
+def logdir(args):
+    """Where TensorBoard logs go: --logdir, OUTPUT/logs by default; None for `--logdir ''`."""
+    if args.logdir is None:
+        return os.path.join(args.output, "logs")
+    return args.logdir or None
+
+
+def tensorboard_missing():
+    """Why Keras's TensorBoard callback cannot write here (it needs `tensorflow.summary`), or None."""
+    try:
+        import tensorflow.summary  # noqa: F401
+    except ImportError as e:
+        return str(e)
+    return None
+
+
+def make_tensorboard(directory):
+    """Keras's TensorBoard callback writing epoch scalars (learning rate included) to `directory`.
+
+    It goes last in the callback list: the epoch logs it writes then hold
+    what LearningRateLogger adds. No graph, no profile: epoch scalars only.
+    """
+    import keras
+
+    return keras.callbacks.TensorBoard(directory, write_graph=False, profile_batch=0, update_freq="epoch")
+
+
 def make_callbacks(args):
-    """LearningRateLogger and an EpochTimer always; a CheckpointManager when --checkpoint-dir is given."""
+    """LearningRateLogger and an EpochTimer always; EarlyStopping with --early-stopping; a
+    CheckpointManager when --checkpoint-dir is given (TensorBoard is added by `run`, on the chief)."""
     import keras
 
     from keras_ext._keras_internals import print_msg
     from keras_ext.callbacks import CheckpointManager
+    from keras_ext.callbacks import EarlyStopping
     from keras_ext.callbacks import LearningRateLogger
     from keras_ext.cli._epoch_timer import EpochTimer
 
     callbacks = [LearningRateLogger(), EpochTimer()]
+    if args.early_stopping is not None:
+        # Its counter, best value and best weights are saved in every checkpoint.
+        callbacks.append(
+            EarlyStopping(
+                monitor="val_loss", patience=args.early_stopping, restore_best_weights=True, verbose=1
+            )
+        )
     if args.checkpoint_dir is None:
         if args.save_freq is not None or args.max_to_keep is not None:
             raise UsageError("--save-freq and --max-to-keep need --checkpoint-dir")
@@ -71,7 +107,14 @@ def check_inputs(args):
     The directories come first, before Keras (and with it TensorFlow or JAX) is imported.
     """
     _inputs.check_output_dir(args.output)
-    for option, path in (("--output", args.output), ("--checkpoint-dir", args.checkpoint_dir)):
+    for option, path in (("--logdir", logdir(args)), ("--checkpoint-dir", args.checkpoint_dir)):
+        if path is not None:
+            _inputs.check_output_dir(path, option)
+    for option, path in (
+        ("--output", args.output),
+        ("--checkpoint-dir", args.checkpoint_dir),
+        ("--logdir", logdir(args)),
+    ):
         if path is not None:
             _inputs.probe_output_dir(path, option)
     import keras
@@ -111,6 +154,7 @@ def run(args):
         f"{args.epochs} epochs, batch {args.batch_size}, backend {backend}",
     )
     _announce_strategy(setup, args.batch_size, dataset)
+    callbacks = _chief_s_callbacks(args, setup, callbacks)
     try:
         history, results = train_and_evaluate(args, setup, model, dataset, callbacks)
     except _strategy.engine_errors(backend) as e:
@@ -130,11 +174,33 @@ def run(args):
         "train_images_per_epoch": train_images - train_images % args.batch_size
         if setup.whole_batches_only
         else train_images,
+        # Where this run's TensorBoard logs went (None: none written).
+        "logdir": next((c.log_dir for c in callbacks if isinstance(c, keras.callbacks.TensorBoard)), None),
     }
     with setup.local_only():
         write_outputs(args, setup, model, history, results, manager, timing, backend)
     print_msg(f"validation accuracy: {results['accuracy']:.4f}")
     return 0
+
+
+def _chief_s_callbacks(args, setup, callbacks):
+    """The callbacks with TensorBoard added last where logs are written (the chief alone writes them);
+    EarlyStopping speaks on the chief only."""
+    from keras_ext._keras_internals import print_msg
+    from keras_ext.callbacks import EarlyStopping
+
+    for callback in callbacks:
+        if isinstance(callback, EarlyStopping):
+            callback.verbose = int(setup.is_chief)
+    directory = logdir(args)
+    if directory is None or not setup.is_chief:
+        return callbacks
+    missing = tensorboard_missing()
+    if missing is not None:
+        print_msg(f"TensorBoard logs off: they need TensorFlow, which does not import here ({missing})")
+        return callbacks
+    print_msg(f"TensorBoard logs in {directory}")
+    return [*callbacks, make_tensorboard(directory)]
 
 
 def _announce_strategy(setup, batch_size, dataset):
@@ -211,6 +277,7 @@ def write_outputs(args, setup, model, history, results, manager, timing, backend
         "model_path": model_path,
         "checkpoint_dir": args.checkpoint_dir,
         "resumed_from": None if manager is None else manager.restored_from,
+        "early_stopping": args.early_stopping,
     }
     write_json_atomically(os.path.join(args.output, "metrics.json"), summary)
     print_msg(f"saved {model_path}")
