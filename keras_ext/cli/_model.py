@@ -38,24 +38,30 @@ def check_model(spec):
 
 def user_function(spec):
     """The callable `MODULE:FUNCTION` names (FUNCTION may be dotted, `module:Class.method`)."""
+    obj = look_up(spec, "--model")
+    if not callable(obj):
+        raise UsageError(
+            f"--model {spec}: {spec.partition(':')[2]} is not callable (its type is {type(obj).__name__}); "
+            "expected a function called as FUNCTION(input_shape, num_classes)"
+        )
+    return obj
+
+
+def look_up(spec, option):
+    """The object `MODULE:NAME` names (NAME may be dotted); UsageError naming `option` if there is none."""
     module_name, _, qualname = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
         raise UsageError(
-            f"--model {spec}: cannot import {module_name} ({e}); is its directory on PYTHONPATH?"
+            f"{option} {spec}: cannot import {module_name} ({e}); is its directory on PYTHONPATH?"
         ) from e
     obj = module
     for part in qualname.split("."):
         if not hasattr(obj, part):
             where = getattr(module, "__file__", None) or "a namespace package"
-            raise UsageError(f"--model {spec}: module {module_name} ({where}) has no {qualname}")
+            raise UsageError(f"{option} {spec}: module {module_name} ({where}) has no {qualname}")
         obj = getattr(obj, part)
-    if not callable(obj):
-        raise UsageError(
-            f"--model {spec}: {qualname} is not callable (its type is {type(obj).__name__}); "
-            "expected a function called as FUNCTION(input_shape, num_classes)"
-        )
     return obj
 
 
