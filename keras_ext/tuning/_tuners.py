@@ -94,20 +94,41 @@ def _is_tensorboard(callback):
 def check_tensorboard(callbacks):
     """Raise ValueError naming the package if a TensorBoard callback is in a search on TensorFlow
     and `tensorboard.plugins.hparams`, which keras-tuner then imports in every trial, is missing."""
-    import importlib.util
-
     if keras.backend.backend() != "tensorflow" or not any(_is_tensorboard(c) for c in callbacks or []):
         return
-    try:
-        found = importlib.util.find_spec("tensorboard.plugins.hparams") is not None
-    except (ImportError, ValueError):  # a parent package missing, or None in sys.modules
-        found = False
-    if not found:
+    if not hparams_installed():
         raise ValueError(
             "A TensorBoard callback in a keras-tuner search on TensorFlow needs the tensorboard "
             "package (keras-tuner logs each trial's hyperparameters with tensorboard.plugins.hparams): "
             "pip install tensorboard, or search without the TensorBoard callback."
         )
+
+
+def hparams_installed():
+    """Whether `tensorboard.plugins.hparams` can be imported (without importing it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("tensorboard.plugins.hparams") is not None
+    except (ImportError, ValueError):  # a parent package missing, or None in sys.modules
+        return False
+
+
+def why_no_hparams_logs():
+    """None where keras-tuner writes each trial's TensorBoard logs with its hparams; else why not.
+
+    keras-tuner 1.4 configures a TensorBoard callback per trial (its own log
+    directory and an hparams callback) only on the TensorFlow backend, and
+    needs the tensorboard package for it.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return (
+            f"keras-tuner writes per-trial TensorBoard logs with hparams only on the TensorFlow "
+            f"backend, not {keras.backend.backend()}"
+        )
+    if not hparams_installed():
+        return "the tensorboard package is not installed (pip install tensorboard)"
+    return None
 
 
 def is_chief():

@@ -345,13 +345,29 @@ def best_changed(board, project_dir):
 def check_objective(hypermodel, objective_name, x, y):
     """Raise ValueError naming the available names if the compiled model never logs `objective_name`.
 
-    Evaluates the model of the default hyperparameters on two samples to get
-    the names Keras really logs (`loss`, each compiled metric) and adds their
-    `val_` forms. Writes nothing.
+    Evaluates the model of the default hyperparameters on two samples (the
+    first and the one of the highest label) to get the names Keras really
+    logs (`loss`, each compiled metric) and adds their `val_` forms. A build
+    that returns no compiled `keras.Model`, or a model that cannot take the
+    samples, is a ValueError too, of one line. Writes nothing.
     """
     model = hypermodel.build(keras_tuner.HyperParameters())
     try:
-        logs = model.evaluate(*_first_samples(x, y), verbose=0, return_dict=True)
+        if not isinstance(model, keras.Model):
+            raise ValueError(
+                f"build(hp) returned a {type(model).__module__}.{type(model).__qualname__}, not a keras.Model"
+            )
+        if not model.compiled:
+            raise ValueError("build(hp) returned a model that is not compiled; compile it in build(hp)")
+        samples = _first_samples(x, y)
+        try:
+            logs = model.evaluate(*samples, verbose=0, return_dict=True)
+        except Exception as e:  # the backends raise different errors for a model that does not fit
+            first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ValueError(
+                f"the model of the default hyperparameters cannot be evaluated on the data (images of "
+                f"shape {tuple(samples[0].shape[1:])}, labels such as {samples[1][-1]!r}): {first_line}"
+            ) from e
     finally:
         keras.backend.clear_session()
     available = [*logs, *(f"val_{name}" for name in logs)]
@@ -364,9 +380,15 @@ def check_objective(hypermodel, objective_name, x, y):
 
 
 def _first_samples(x, y, n=2):
+    """The first `n` samples; with integer labels, the last of them swapped for one of the highest label."""
     if y is None:  # a dataset of (images, labels) batches
         x, y = next(iter(x))
-    return np.asarray(x[:n]), np.asarray(y[:n])
+    x, y = np.asarray(x), np.asarray(y)
+    indices = list(range(min(n, len(x))))
+    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and len(y):
+        # A model with too few outputs for the classes fails here, not in the middle of a trial.
+        indices[-1] = int(np.argmax(y))
+    return x[indices], y[indices]
 
 
 def _make_objective(objective, direction, hypermodel):
