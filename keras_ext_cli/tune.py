@@ -1,5 +1,6 @@
 """The parser of `keras-ext tune` (the command: `keras_ext.cli.tune.run`)."""
 
+import argparse
 import os
 
 from keras_ext_cli._choices import TUNERS
@@ -15,17 +16,19 @@ CHOICE_HPS = ("filters", "kernel_size", "optimizer", "batch_size")
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "tune",
-        help="search SimpleCNN's hyperparameters with keras-tuner (resumable, prunable, distributed)",
+        help="search SimpleCNN's or your hypermodel's hyperparameters with keras-tuner "
+        "(resumable, prunable, distributed)",
         description=(
             "Search SimpleCNN's architecture, optimizer, learning rate and batch size with "
-            "keras-tuner. An existing project resumes (finished trials are kept) unless "
+            "keras-tuner, or the space of your own hypermodel (--hypermodel). An existing project resumes (finished trials are kept) unless "
             "--overwrite, with the --objective, --direction and --epochs it was first searched "
             "with (search.json records them; others are refused). At the end it prints a "
             "leaderboard and writes best_model.keras (the best trial's model) and "
             "best_hyperparameters.json when the best trial changed, trials.csv (every trial, "
             "best first) and trials.png (each trial's objective by epoch) to "
             "DIRECTORY/PROJECT_NAME, beside keras-tuner's own files and a trial_<id> folder "
-            "per trial (with keras_ext's epochs.json). Trials are numbered from 1, as "
+            "per trial (with keras_ext's epochs.json), and each trial's TensorBoard logs with its "
+            "hyperparameters (hparams) in LOGDIR/<trial id>. Trials are numbered from 1, as "
             "keras-tuner's 'Trial #N' counts them. Runs offline on the built-in digits by "
             "default. One search per project at a time: a second one on a project a live "
             "process is searching stops at once. The dataset, the search's settings and "
@@ -66,8 +69,8 @@ def add_parser(subparsers):
     )
     p.add_argument(
         "--project-name",
-        default="simplecnn",
-        help="the project's folder in --directory, which gets the results; a rerun resumes it",
+        help="the project's folder in --directory, which gets the results; a rerun resumes it "
+        "(default: simplecnn; with --hypermodel MODULE:NAME, MODULE.NAME)",
     )
     p.add_argument("--overwrite", action="store_true", help="start afresh (default: resume)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (>= 0)")
@@ -78,6 +81,16 @@ def add_parser(subparsers):
         "an IDX directory or an .npz",
     )
     p.add_argument(
+        "--hypermodel",
+        type=_hypermodel,
+        metavar="MODULE:NAME",
+        help=(
+            "search your own space: a function build(hp) returning a compiled keras.Model, or a "
+            "keras_tuner.HyperModel subclass (made with no arguments) or instance, in a module on "
+            "the import path (default: none, SimpleCNN's space)"
+        ),
+    )
+    p.add_argument(
         "--hp",
         action="append",
         default=[],
@@ -85,10 +98,18 @@ def add_parser(subparsers):
         help=(
             "fix or narrow a hyperparameter (repeatable): range names "
             f"{', '.join(RANGE_HPS)} take VALUE or MIN:MAX; choice names "
-            f"{', '.join(CHOICE_HPS)} take VALUE or V1,V2,... (default: none, SimpleCNNHyperModel's "
-            "whole space)"
+            f"{', '.join(CHOICE_HPS)} take VALUE or V1,V2,...; SimpleCNN's space only, not "
+            "--hypermodel's (default: none, SimpleCNNHyperModel's whole space)"
         ),
     )
+    logs = p.add_mutually_exclusive_group()
+    logs.add_argument(
+        "--logdir",
+        help="TensorBoard logs, one folder per trial with its hparams (default: "
+        "DIRECTORY/PROJECT_NAME/logs where the tensorboard package is installed and the backend "
+        "is TensorFlow; else none, said in one line)",
+    )
+    logs.add_argument("--no-tensorboard", action="store_true", help="write no TensorBoard logs")
     p.add_argument(
         "--prune",
         action="store_true",
@@ -127,3 +148,15 @@ def add_parser(subparsers):
     p.add_argument("--tuner-id", help="this worker's id (default: tuner<pid>)")
     add_verbose_argument(p)
     return p
+
+
+def _hypermodel(text):
+    """MODULE:NAME; only the form is checked here (importing the module would import Keras):
+    `keras_ext.cli.tune` imports it and looks NAME up before anything is written."""
+    module, colon, name = text.partition(":")
+    if colon and module and name:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"must be MODULE:NAME (a build(hp) function or a keras_tuner.HyperModel on the import path), "
+        f"got {text}"
+    )

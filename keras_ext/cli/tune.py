@@ -1,4 +1,5 @@
-"""`keras-ext tune`: a keras-tuner search over SimpleCNN that resumes, prunes and writes a leaderboard.
+"""`keras-ext tune`: a keras-tuner search over SimpleCNN, or the user's hypermodel, that resumes,
+prunes, writes a leaderboard and each trial's TensorBoard hparams.
 
 Its parser is `keras_ext_cli.tune.add_parser`; `keras_ext_cli.main` calls
 `run(args)` here once the arguments parse.
@@ -63,8 +64,10 @@ def _prepare(args):
 
     from keras_ext import tuning
 
+    hypermodel = _user_hypermodel(args.hypermodel) if args.hypermodel else None
     arrays = _inputs.load_checked_arrays(args.dataset, seed=args.seed)
-    hypermodel = tuning.SimpleCNNHyperModel(arrays.input_shape, arrays.num_classes, **parse_hp(args.hp))
+    if hypermodel is None:
+        hypermodel = tuning.SimpleCNNHyperModel(arrays.input_shape, arrays.num_classes, **parse_hp(args.hp))
     pruning = tuning.MedianPruning(args.prune_warmup_trials, args.prune_warmup_epochs) if args.prune else None
     search = tuning.Search(
         hypermodel,
@@ -81,8 +84,68 @@ def _prepare(args):
     )
     _check_project(search, args)
     keras.utils.set_random_seed(args.seed)
-    search.check(arrays.x_train, arrays.y_train)
+    if not args.hypermodel:
+        search.check(arrays.x_train, arrays.y_train)
+        return search, arrays
+    try:
+        search.check(arrays.x_train, arrays.y_train)
+    except Exception as e:  # the user's build(hp) may raise anything; one line, as for every bad input
+        first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise UsageError(f"--hypermodel {args.hypermodel}: {first_line}") from e
     return search, arrays
+
+
+def _user_hypermodel(spec):
+    """The build(hp) function or keras_tuner.HyperModel `--hypermodel MODULE:NAME` names (a HyperModel
+    subclass is made with no arguments); UsageError, one line, for anything else."""
+    import keras_tuner
+
+    from keras_ext.cli._model import look_up
+
+    obj = look_up(spec, "--hypermodel")
+    name = spec.partition(":")[2]
+    if isinstance(obj, type) and issubclass(obj, keras_tuner.HyperModel):
+        try:
+            return obj()
+        except Exception as e:
+            raise UsageError(
+                f"--hypermodel {spec}: cannot make a {name} with no arguments ({e}); name an instance "
+                "made in the module instead"
+            ) from e
+    if isinstance(obj, keras_tuner.HyperModel) or (callable(obj) and not isinstance(obj, type)):
+        return obj
+    raise UsageError(
+        f"--hypermodel {spec}: {name} is a {'class' if isinstance(obj, type) else type(obj).__name__}"
+        f"{'' if not isinstance(obj, type) else ' that is not a keras_tuner.HyperModel'}; expected a "
+        "function build(hp) that returns a compiled keras.Model, or a keras_tuner.HyperModel"
+    )
+
+
+def project_name(args):
+    """--project-name, else `simplecnn`, or MODULE.NAME for `--hypermodel MODULE:NAME`."""
+    if args.project_name:
+        return args.project_name
+    return args.hypermodel.replace(":", ".") if args.hypermodel else "simplecnn"
+
+
+def _tensorboard_logdir(args):
+    """(the TensorBoard log directory or None, a line saying why there is none or None).
+
+    UsageError for an explicit --logdir that cannot be written, or where
+    keras-tuner cannot write hparams (see `why_no_hparams_logs`).
+    """
+    from keras_ext.tuning._tuners import why_no_hparams_logs
+
+    if args.no_tensorboard or args.logdir == "":
+        return None, None
+    reason = why_no_hparams_logs()
+    if args.logdir is None:
+        if reason is not None:
+            return None, f"no TensorBoard logs: {reason}; --no-tensorboard to say none"
+        return os.path.join(args.directory, args.project_name, "logs"), None
+    if reason is not None:
+        raise UsageError(f"--logdir {args.logdir}: {reason}")
+    return args.logdir, None
 
 
 def _check_project(search, args):
@@ -116,9 +179,19 @@ def _settings_message(error, hypermodel):
 def run(args):
     with input_errors():
         _set_role(args)
+        if args.hypermodel and args.hp:
+            raise UsageError(
+                "--hp narrows SimpleCNN's space only; with --hypermodel, your build(hp) defines the space"
+            )
+        args.project_name = project_name(args)
         # Before Keras (and with it TensorFlow or JAX) is imported.
         _inputs.check_output_dir(args.directory, "--directory")
+        if args.logdir:
+            _inputs.check_output_dir(args.logdir, "--logdir")
         _inputs.probe_output_dir(os.path.join(args.directory, args.project_name), "--directory")
+        if args.logdir:
+            _inputs.probe_output_dir(args.logdir, "--logdir")
+        logdir, no_logs = _tensorboard_logdir(args)
         search, arrays = _prepare(args)
     from keras_ext.tuning import ProjectBusyError
 
@@ -126,12 +199,12 @@ def run(args):
         with search.lock():
             # Again under the lock: a search that ended meanwhile may have recorded other settings.
             _check_project(search, args)
-            return _search(args, search, arrays)
+            return _search(args, search, arrays, logdir, no_logs)
     except ProjectBusyError as e:
         raise UsageError(e) from e
 
 
-def _search(args, search, arrays):
+def _search(args, search, arrays, logdir, no_logs):
     import keras
 
     from keras_ext._keras_internals import print_msg
@@ -141,17 +214,25 @@ def _search(args, search, arrays):
 
     role = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
     print_msg(
-        f"keras-ext tune: {args.tuner} search of SimpleCNN on {args.dataset} "
+        f"keras-ext tune: {args.tuner} search of {args.hypermodel or 'SimpleCNN'} on {args.dataset} "
         f"({len(arrays.x_train)} train / {len(arrays.x_val)} validation images), "
         f"{args.max_trials} trials x {args.epochs} epochs, objective {search.objective.name} "
         f"({search.objective.direction}), project {search.project_dir}, as {role}, "
         f"backend {keras.backend.backend()}",
     )
+    callbacks = []
+    if logdir is not None:
+        print_msg(f"keras-ext tune: TensorBoard logs with each trial's hparams in {logdir}")
+        # No graph: a trial's model is in its checkpoint; the hparams and scalars are what compare trials.
+        callbacks.append(keras.callbacks.TensorBoard(logdir, write_graph=False))
+    elif no_logs is not None:
+        print_msg(f"keras-ext tune: {no_logs}")
     board = search.run(
         arrays.x_train,
         arrays.y_train,
         (arrays.x_val, arrays.y_val),
         epochs=args.epochs,
+        callbacks=callbacks,
         verbose=args.verbose,
     )
     if board is None:
