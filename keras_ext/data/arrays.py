@@ -21,6 +21,8 @@ class ImageArrays(NamedTuple):
     x_val: np.ndarray
     y_val: np.ndarray
     num_classes: int
+    # The name of each label (an image folder's subfolders), or None where the source has none.
+    class_names: tuple | None = None
 
     @property
     def input_shape(self):

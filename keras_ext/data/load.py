@@ -8,24 +8,30 @@ from keras_ext.data.files import IDX_FILES
 from keras_ext.data.files import load_idx_directory
 from keras_ext.data.files import load_npz
 from keras_ext.data.files import to_image_arrays
+from keras_ext.data.image_folder import is_image_folder
+from keras_ext.data.image_folder import load_image_folder
 from keras_ext.data.loaded_dataset import LoadedDataset
 from keras_ext.data.pipeline import make_pipeline
 
 BUILTIN_NAMES = ("digits", "fashion_mnist")
 
 
-def load_arrays(name_or_path="digits", validation_split=0.2, seed=0):
+def load_arrays(name_or_path="digits", validation_split=0.2, seed=0, image_size=None):
     """Return a dataset as `ImageArrays` (NumPy), by name or path.
 
     Args:
         name_or_path: `"digits"` (built in, offline: scikit-learn's digits
             at 28x28x1), `"fashion_mnist"` (Keras's downloader; needs the
             network or its cache in ~/.keras/datasets), a directory in
-            Fashion-MNIST's IDX layout, or an `.npz` with x_train, y_train,
+            Fashion-MNIST's IDX layout, a folder of class subfolders of
+            images (Keras's `image_dataset_from_directory` layout; see
+            `load_image_folder`), or an `.npz` with x_train, y_train,
             x_test, y_test.
-        validation_split: fraction held out for validation (digits only;
-            the other sources have their own test split).
-        seed: seed of the digits split.
+        validation_split: fraction held out for validation (digits and image
+            folders; the other sources have their own test split).
+        seed: seed of the digits' or the image folder's split.
+        image_size: `(height, width)` an image folder's images are resized
+            to (default: its first image's size); other sources ignore it.
 
     Raises:
         ValueError: for an unknown name or a path that is no dataset.
@@ -38,13 +44,25 @@ def load_arrays(name_or_path="digits", validation_split=0.2, seed=0):
         return _load_fashion_mnist()
     path = os.fspath(name_or_path)
     if os.path.isdir(path):
+        if not _holds_idx_files(path) and is_image_folder(path):
+            return load_image_folder(path, image_size, validation_split=validation_split, seed=seed)
+        if not _holds_idx_files(path):
+            raise ValueError(
+                f"{path} is no dataset directory: it holds neither Fashion-MNIST's IDX files "
+                f"({', '.join(s + '[.gz]' for s in IDX_FILES.values())}) nor class subfolders of images."
+            )
         return load_idx_directory(path)
     if path.endswith(".npz") and os.path.isfile(path):
         return load_npz(path)
     raise ValueError(
         f"Unknown dataset {name_or_path!r}: expected one of {list(BUILTIN_NAMES)}, "
-        "a directory of IDX files in Fashion-MNIST's layout, or an existing .npz file."
+        "a directory of IDX files in Fashion-MNIST's layout, a folder of class subfolders of "
+        "images, or an existing .npz file."
     )
+
+
+def _holds_idx_files(directory):
+    return any(name.startswith(stem) for name in os.listdir(directory) for stem in IDX_FILES.values())
 
 
 def _load_fashion_mnist():
@@ -78,7 +96,13 @@ def _keras_cache_dir(*subdirs):
 
 
 def load(
-    name_or_path="digits", batch_size=32, validation_split=0.2, seed=0, kind="auto", drop_remainder=False
+    name_or_path="digits",
+    batch_size=32,
+    validation_split=0.2,
+    seed=0,
+    kind="auto",
+    drop_remainder=False,
+    image_size=None,
 ):
     """Load a dataset as batched pipelines, the training one shuffled by (seed, epoch).
 
@@ -92,6 +116,7 @@ def load(
             `make_pipeline`. Both kinds give the same batches in the same order.
         drop_remainder: leave out each epoch's last, smaller batch (both
             pipelines), as a JAX job across processes needs.
+        image_size: see `load_arrays` (image folders only).
 
     Returns:
         A `LoadedDataset` with `train` and `validation` pipelines of
@@ -107,7 +132,7 @@ def load(
     ((28, 28, 1), 10)
     """
     seed = check_seed(seed)  # before the split, so a bad seed is named as keras_ext's argument
-    arrays = load_arrays(name_or_path, validation_split=validation_split, seed=seed)
+    arrays = load_arrays(name_or_path, validation_split=validation_split, seed=seed, image_size=image_size)
     return LoadedDataset(
         train=make_pipeline(
             arrays.x_train, arrays.y_train, batch_size, True, seed, kind, drop_remainder=drop_remainder
