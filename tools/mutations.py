@@ -416,6 +416,17 @@ MUTATIONS = (
             "test_a_function_on_pythonpath_trains_and_its_model_loads_where_the_module_imports",
         ),
     ),
+    Mutation(
+        name="early-stopping-counter-not-restored",
+        guarantee="keras-ext train --early-stopping resumed from a checkpoint keeps counting where it was",
+        path="keras_ext/callbacks/early_stopping.py",
+        old='        self.wait = int(state["wait"])\n',
+        new="        self.wait = 0\n",
+        tests=(
+            "tests/cli/test_train_logs_and_stopping.py::"
+            "test_a_resumed_run_keeps_the_patience_counter_and_the_best_weights",
+        ),
+    ),
 )
 
 
