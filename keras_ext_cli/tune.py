@@ -102,14 +102,13 @@ def add_parser(subparsers):
             "--hypermodel's (default: none, SimpleCNNHyperModel's whole space)"
         ),
     )
-    logs = p.add_mutually_exclusive_group()
-    logs.add_argument(
+    p.add_argument(
         "--logdir",
-        help="TensorBoard logs, one folder per trial with its hparams (default: "
-        "DIRECTORY/PROJECT_NAME/logs where the tensorboard package is installed and the backend "
-        "is TensorFlow; else none, said in one line)",
+        help="directory for TensorBoard logs, LOGDIR/<trial id>/execution0 per trial with its "
+        "hyperparameters (hparams), created if missing; '' writes none. Needs the tensorboard package "
+        "and the TensorFlow backend: without them tune says logs are off and searches on (default: "
+        "DIRECTORY/PROJECT_NAME/logs)",
     )
-    logs.add_argument("--no-tensorboard", action="store_true", help="write no TensorBoard logs")
     p.add_argument(
         "--prune",
         action="store_true",

@@ -136,12 +136,12 @@ def _tensorboard_logdir(args):
     """
     from keras_ext.tuning._tuners import why_no_hparams_logs
 
-    if args.no_tensorboard or args.logdir == "":
+    if args.logdir == "":
         return None, None
     reason = why_no_hparams_logs()
     if args.logdir is None:
         if reason is not None:
-            return None, f"no TensorBoard logs: {reason}; --no-tensorboard to say none"
+            return None, f"TensorBoard logs are off: {reason}"
         return os.path.join(args.directory, args.project_name, "logs"), None
     if reason is not None:
         raise UsageError(f"--logdir {args.logdir}: {reason}")

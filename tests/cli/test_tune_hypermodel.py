@@ -185,7 +185,7 @@ def test_a_build_function_is_searched_with_hparams_logs_and_its_best_model_loads
 
 
 def test_a_hypermodel_subclass_is_made_and_searched_without_tensorboard_logs(user_dir, capsys):
-    assert main(_args(user_dir, "mymodule:MyHyperModel", "--no-tensorboard", "--max-trials", "1")) == 0
+    assert main(_args(user_dir, "mymodule:MyHyperModel", "--logdir", "", "--max-trials", "1")) == 0
     project = user_dir / "runs" / "mymodule.MyHyperModel"
     _assert_the_user_s_space_was_searched(project, trials=1)
     assert (project / "best_model.keras").exists() and not (project / "logs").exists()
@@ -241,10 +241,12 @@ def test_without_tensorboard_the_default_says_so_and_an_explicit_logdir_is_refus
     monkeypatch.setitem(sys.modules, "tensorboard", None)
     args = tune_args("--directory", str(tmp_path))
     logdir, note = tune._tensorboard_logdir(args)
-    assert logdir is None and note.startswith("no TensorBoard logs: the tensorboard package is not installed")
+    assert logdir is None and note.startswith(
+        "TensorBoard logs are off: the tensorboard package is not installed"
+    )
     with pytest.raises(UsageError, match="--logdir tb: the tensorboard package is not installed"):
         tune._tensorboard_logdir(tune_args("--logdir", "tb"))
-    assert tune._tensorboard_logdir(tune_args("--no-tensorboard")) == (None, None)
+    assert tune._tensorboard_logdir(tune_args("--logdir", "")) == (None, None)
 
 
 def test_the_default_logdir_is_in_the_project_where_tensorboard_is_installed(tmp_path):
