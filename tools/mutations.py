@@ -427,6 +427,17 @@ MUTATIONS = (
             "test_a_resumed_run_keeps_the_patience_counter_and_the_best_weights",
         ),
     ),
+    Mutation(
+        name="user-hypermodel-ignored",
+        guarantee="keras-ext tune --hypermodel MODULE:NAME searches the user's hypermodel, not SimpleCNN",
+        path="keras_ext/cli/tune.py",
+        old="    if hypermodel is None:\n",
+        new="    if True:\n",
+        tests=(
+            "tests/cli/test_tune_hypermodel.py::"
+            "test_a_hypermodel_subclass_is_made_and_searched_without_tensorboard_logs",
+        ),
+    ),
 )
 
 
