@@ -107,7 +107,7 @@ def check_inputs(args):
     The directories come first, before Keras (and with it TensorFlow or JAX) is imported.
     """
     _inputs.check_output_dir(args.output)
-    for option, path in (("--logdir", logdir(args)), ("--checkpoint-dir", args.checkpoint_dir)):
+    for option, path in (("--checkpoint-dir", args.checkpoint_dir), ("--logdir", logdir(args))):
         if path is not None:
             _inputs.check_output_dir(path, option)
     for option, path in (
