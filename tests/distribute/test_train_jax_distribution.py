@@ -85,7 +85,7 @@ def test_two_processes_train_and_resume_as_two_devices_train_and_only_process_0_
         for status, output in results:
             assert status == 0, output[-3000:]
     assert all("resumed from" in output for _, output in results)
-    assert sorted(os.listdir(outputs[0])) == ["history.png", "metrics.json", "model.keras"]
+    assert sorted(os.listdir(outputs[0])) == ["history.png", "logs", "metrics.json", "model.keras"]
     assert not outputs[1].exists(), "process 1 wrote to its --output"
     assert _distribution(outputs[0]) == {
         "backend": "jax",

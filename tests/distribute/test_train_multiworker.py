@@ -81,7 +81,7 @@ def test_two_workers_train_and_only_the_chief_writes(tmp_path, small_npz):
         results = cluster.finish(procs, timeout=300)
     for status, output in results:
         assert status == 0, output[-3000:]
-    assert sorted(os.listdir(outputs[0])) == ["history.png", "metrics.json", "model.keras"]
+    assert sorted(os.listdir(outputs[0])) == ["history.png", "logs", "metrics.json", "model.keras"]
     assert not outputs[1].exists(), "worker 1 wrote to its --output"
     metrics = json.loads((outputs[0] / "metrics.json").read_text())
     assert metrics["distribution"] == {
