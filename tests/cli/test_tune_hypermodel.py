@@ -26,21 +26,14 @@ MODULE = textwrap.dedent(
 
 
     @keras.saving.register_keras_serializable(package="mymodule")
-    class Scale(keras.layers.Layer):
-        def __init__(self, factor=1.0, **kwargs):
-            super().__init__(**kwargs)
-            self.factor = factor
-
+    class Double(keras.layers.Layer):
         def call(self, x):
-            return x * self.factor
-
-        def get_config(self):
-            return {**super().get_config(), "factor": self.factor}
+            return x * 2.0
 
 
     def _compiled(hp, input_shape, classes=10):
         inputs = keras.Input(input_shape)
-        x = keras.layers.Flatten()(Scale(2.0)(inputs))
+        x = keras.layers.Flatten()(Double()(inputs))
         x = keras.layers.Dense(hp.Int("units", 4, 16, step=4), activation="relu")(x)
         model = keras.Model(inputs, keras.layers.Dense(classes)(x))
         model.compile(
@@ -164,7 +157,7 @@ def test_a_build_function_is_searched_with_hparams_logs_and_its_best_model_loads
         import keras_ext
         import mymodule
         model = keras.saving.load_model({str(project / "best_model.keras")!r})
-        assert any(isinstance(layer, mymodule.Scale) for layer in model.layers), model.layers
+        assert any(isinstance(layer, mymodule.Double) for layer in model.layers), model.layers
         assert model.layers[-2].units == {int(best["units"])}, model.layers
         data = keras_ext.data.load_arrays({str(user_dir / "data.npz")!r})
         results = model.evaluate(data.x_val, data.y_val, verbose=0, return_dict=True)
@@ -199,7 +192,7 @@ def test_an_instance_is_taken_as_it_is_and_a_function_as_keras_tuner_takes_it(us
         ),
         (["--hypermodel", "mymodule:missing"], "--hypermodel mymodule:missing: module mymodule ("),
         (["--hypermodel", "mymodule:notcallable"], "notcallable is a int; expected a function build(hp)"),
-        (["--hypermodel", "mymodule:Scale"], "Scale is a class that is not a keras_tuner.HyperModel"),
+        (["--hypermodel", "mymodule:Double"], "Double is a class that is not a keras_tuner.HyperModel"),
         (["--hypermodel", "mymodule:NeedsArguments"], "cannot make a NeedsArguments with no arguments"),
         (["--hypermodel", "mymodule"], "--hypermodel: must be MODULE:NAME"),
         (
