@@ -83,7 +83,7 @@ def add_parser(subparsers):
     p.add_argument(
         "--output",
         default="runs/train",
-        help="directory for model.keras, metrics.json and history.png; created if missing",
+        help="directory for model.keras, metrics.json, history.png and logs/ (see --logdir); created if missing",
     )
     p.add_argument(
         "--strategy",
