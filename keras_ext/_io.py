@@ -4,6 +4,8 @@ import json
 import os
 import uuid
 
+METADATA_JSON = "metadata.json"  # inside a .keras zip, beside config.json and the weights
+
 
 def _temporary_path(path):
     directory = os.path.dirname(os.path.abspath(path))
@@ -34,9 +36,41 @@ def write_text_atomically(path, text):
     _write_atomically(path, write)
 
 
-def save_model_atomically(model, path):
-    """`model.save(path)` (a `.keras` file) without ever leaving a truncated file at `path`."""
-    _write_atomically(path, model.save)
+def save_model_atomically(model, path, metadata=None):
+    """`model.save(path)` (a `.keras` file) without ever leaving a truncated file at `path`.
+
+    `metadata`, a JSON-able dict, goes into the file's own `metadata.json`
+    under the key `"keras_ext"` (`read_keras_ext_metadata` reads it back);
+    Keras keeps its `keras_version` and `date_saved` there and ignores other keys.
+    """
+
+    def write(tmp):
+        model.save(tmp)
+        if metadata is not None:
+            _add_metadata(tmp, metadata)
+
+    _write_atomically(path, write)
+
+
+def _add_metadata(keras_file, metadata):
+    """Rewrite the `.keras` zip with `{"keras_ext": metadata}` added to its metadata.json."""
+    import zipfile
+
+    with zipfile.ZipFile(keras_file) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(keras_file, "w") as target:
+        for info, data in entries:
+            if info.filename == METADATA_JSON:
+                data = json.dumps({**json.loads(data), "keras_ext": metadata}).encode()
+            target.writestr(info, data)
+
+
+def read_keras_ext_metadata(keras_file):
+    """The `metadata` a `.keras` file was saved with by `save_model_atomically` (`{}` if none)."""
+    import zipfile
+
+    with zipfile.ZipFile(keras_file) as source:
+        return json.loads(source.read(METADATA_JSON)).get("keras_ext", {})
 
 
 def write_json_atomically(path, obj):

@@ -47,7 +47,15 @@ def add_parser(subparsers):
         "--dataset",
         default="digits",
         help="'digits' (built in, offline), 'fashion_mnist' (downloaded once into Keras's cache), "
-        "an IDX directory or an .npz",
+        "an IDX directory, an .npz, or a folder of class subfolders of images (Keras's "
+        "image_dataset_from_directory layout: DIR/CLASS/*.png, 20%% held out for validation)",
+    )
+    p.add_argument(
+        "--image-size",
+        type=positive_int,
+        nargs=2,
+        metavar=("HEIGHT", "WIDTH"),
+        help="an image folder's images are resized to this (default: the first image's size)",
     )
     p.add_argument("--epochs", type=positive_int, default=20, help="epochs to train")
     p.add_argument(

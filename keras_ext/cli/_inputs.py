@@ -16,14 +16,16 @@ BUILTIN_DATASETS = ("digits", "fashion_mnist")
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
-def load_checked_arrays(source, seed=0):
+def load_checked_arrays(source, seed=0, image_size=None):
     """`keras_ext.data.load_arrays(source)` after checking the source, then its arrays; UsageError if bad."""
     from keras_ext import data
 
     check_dataset_source(source)
     if source.endswith(".npz"):
         check_npz(source)
-    arrays = data.load_arrays(source, seed=seed)
+    arrays = data.load_arrays(source, seed=seed, image_size=image_size)
+    if image_size is not None and arrays.class_names is None:
+        raise UsageError(f"--image-size applies to a folder of class subfolders of images, not to {source}")
     check_arrays(source, arrays)
     return arrays
 
@@ -35,7 +37,8 @@ def check_dataset_source(text):
     if not os.path.exists(text):
         raise UsageError(
             f"--dataset {text}: no such file or directory (expected one of "
-            f"{', '.join(BUILTIN_DATASETS)}, an IDX directory or an .npz file)"
+            f"{', '.join(BUILTIN_DATASETS)}, an IDX directory, an .npz file or a folder of class "
+            "subfolders of images)"
         )
     if os.path.isfile(text) and not text.endswith(".npz"):
         raise UsageError(f"--dataset {text}: a dataset file must be an .npz holding {', '.join(NPZ_KEYS)}")

@@ -119,7 +119,7 @@ def check_inputs(args):
             _inputs.probe_output_dir(path, option)
     import keras
 
-    _inputs.load_checked_arrays(args.dataset, seed=args.seed)
+    _inputs.load_checked_arrays(args.dataset, seed=args.seed, image_size=args.image_size)
     _strategy.check_cluster(args.strategy, keras.backend.backend())
     _model.check_model(args.model)
 
@@ -141,7 +141,11 @@ def run(args):
     _strategy.check_batch_size(setup, args.batch_size)
     keras.utils.set_random_seed(args.seed)
     dataset = data.load(
-        args.dataset, batch_size=args.batch_size, seed=args.seed, drop_remainder=setup.whole_batches_only
+        args.dataset,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        drop_remainder=setup.whole_batches_only,
+        image_size=args.image_size,
     )
     if manager is not None:
         manager.data = [dataset.train]  # its position travels with every checkpoint
@@ -178,7 +182,9 @@ def run(args):
         "logdir": next((c.log_dir for c in callbacks if isinstance(c, keras.callbacks.TensorBoard)), None),
     }
     with setup.local_only():
-        write_outputs(args, setup, model, history, results, manager, timing, backend)
+        write_outputs(
+            args, setup, model, history, results, manager, timing, backend, dataset.arrays.class_names
+        )
     print_msg(f"validation accuracy: {results['accuracy']:.4f}")
     return 0
 
@@ -256,17 +262,20 @@ def train_and_evaluate(args, setup, model, dataset, callbacks):
     return history, results
 
 
-def write_outputs(args, setup, model, history, results, manager, timing, backend):
+def write_outputs(args, setup, model, history, results, manager, timing, backend, class_names=None):
     """model.keras, metrics.json and history.png in --output (the chief only)."""
     from keras_ext._io import save_model_atomically
     from keras_ext._io import write_json_atomically
     from keras_ext._keras_internals import print_msg
 
     model_path = os.path.join(args.output, "model.keras")
-    save_model_atomically(model, model_path)
+    class_names = None if class_names is None else list(class_names)
+    # The label names travel with the model (read them with keras_ext._io.read_keras_ext_metadata).
+    save_model_atomically(model, model_path, metadata={"class_names": class_names})
     summary = {
         "model": args.model,
         "dataset": args.dataset,
+        "class_names": class_names,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "distribution": setup.summary(backend),
