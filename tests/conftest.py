@@ -38,6 +38,10 @@ SLOWEST_FILES = (
     "tests/training/test_trainer_fit_arguments.py",  # 81 s
     "tests/callbacks/test_checkpoint_manager.py",  # 80 s
     "tests/cli/test_train_checkpoints_change_nothing.py",  # 73 s
+    "tests/cli/test_train_one_writer.py",  # about 70 s
+    "tests/cli/test_train_image_folder.py",  # about 60 s
+    "tests/cli/test_train_model_forms.py",  # about 50 s
+    "tests/cli/test_tune_hypermodel.py",  # about 50 s
 )
 
 
