@@ -28,11 +28,11 @@ ENV = {
 
 
 def _train(npz, checkpoints, output):
-    # 240 images one at a time, 10 epochs: about 20 s of training, long enough for the
-    # second run to start TensorFlow and ask for the directory while the first holds it.
+    # The user's model waits for the gate file while the run holds the directory (its
+    # manager is made before the model): the first run is alive until the test lets it go.
     return [
-        *(sys.executable, "-m", "keras_ext.cli.main", "train"),
-        *("--dataset", npz, "--batch-size", "1", "--epochs", "10", "--save-freq", "100"),
+        *(sys.executable, "-m", "keras_ext.cli.main", "train", "--model", "tests.cli.gated_models:build"),
+        *("--dataset", npz, "--epochs", "2", "--save-freq", "5"),
         *("--verbose", "0", "--checkpoint-dir", str(checkpoints), "--output", str(output)),
     ]
 
@@ -41,32 +41,33 @@ def test_a_second_run_on_a_directory_in_use_exits_2_naming_the_first(tmp_path):
     npz = write_tiny_npz(tmp_path / "tiny.npz")
     checkpoints = tmp_path / "ckpt"
     holder_record = tmp_path / ".ckpt.lock.json"  # written once the first run's manager holds it
+    gate = tmp_path / "gate"
+    env = {**ENV, "KERAS_EXT_TEST_GATE": str(gate)}
     first = start_until(
         _train(npz, checkpoints, tmp_path / "first"),
         holder_record.exists,
         "the first run never took the checkpoint directory",
         cwd=ROOT,
-        env=ENV,
+        env=env,
     )
     try:
         started = time.monotonic()
         second = subprocess.run(
             _train(npz, checkpoints, tmp_path / "second"),
             cwd=ROOT,
-            env=ENV,
+            env=env,
             capture_output=True,
             text=True,
             timeout=120,
         )
         refused_after = time.monotonic() - started
-        still_training = first.poll() is None
+        gate.touch()  # the first run goes on: it builds its model and trains
         assert first.wait(timeout=300) == 0, first.stderr.read()[-3000:]
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
             first.wait()
         first.stderr.close()
-    assert still_training, "the first run ended before the second asked: the test proves nothing"
     assert second.returncode == 2, second.stdout[-3000:] + second.stderr[-3000:]
     # Refused where the manager is made, before a model is built or anything is trained or
     # written: what time it takes is the start of Python and TensorFlow, 14 s alone and 23 s
@@ -80,8 +81,8 @@ def test_a_second_run_on_a_directory_in_use_exits_2_naming_the_first(tmp_path):
         f"on host {socket.gethostname()} (since "
     ), lines[0]
     assert not (tmp_path / "second").exists()
-    # The first run wrote alone: its newest three checkpoints (10 epochs of 240 steps), each intact.
-    assert sorted(os.listdir(checkpoints)) == ["ckpt-2200", "ckpt-2300", "ckpt-2400"]
+    # The first run wrote alone: its newest three checkpoints (2 epochs of 8 steps), each intact.
+    assert sorted(os.listdir(checkpoints)) == ["ckpt-10", "ckpt-15", "ckpt-16"]
     for name in os.listdir(checkpoints):
         _checkpoint_files.read_checkpoint(str(checkpoints / name))
     assert (tmp_path / "first" / "model.keras").exists()

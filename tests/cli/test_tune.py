@@ -18,6 +18,7 @@ from tests.tuning.tiny_data import write_tiny_npz
 
 pytestmark = pytest.mark.tensorflow_only
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 # One thread per TensorFlow process where a test runs three at once on 2 cores.
 ONE_THREAD_ENV = {**ENV, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
@@ -160,29 +161,23 @@ def test_a_second_search_of_a_project_being_searched_is_refused_at_once(tmp_path
     from tests.cli.test_inputs import _without_tensorflow_startup
 
     npz = write_tiny_npz(tmp_path / "tiny.npz")
-    # 5 trials of 3 epochs (about 10 s): the first search must still hold the
-    # lock while the second process starts TensorFlow and asks for it.
-    args = (
-        "--dataset",
-        npz,
-        "--max-trials",
-        "5",
-        "--epochs",
-        "3",
-        "--verbose",
-        "0",
-        "--directory",
-        str(tmp_path / "search"),
-    )
-    project = tmp_path / "search" / "simplecnn"
+    # The user's hypermodel waits for the gate file in every trial's build, under the project's
+    # lock: the first search holds it until the test lets it go, however fast the machine is.
+    gate = tmp_path / "gate"
+    env = {**ENV, "KERAS_EXT_TEST_GATE": str(gate), "PYTHONPATH": ROOT}
+    args = ("--hypermodel", "tests.cli.gated_models:build_hp", "--dataset", npz)
+    args += ("--max-trials", "2", "--epochs", "1", "--verbose", "0", "--directory", str(tmp_path / "search"))
+    project = tmp_path / "search" / "tests.cli.gated_models.build_hp"
     first = start_until(
         _tune(*args),
-        lambda: (project / "trial_0" / "epochs.json").exists(),  # searching, so holding the lock
-        "the first search never started a trial",
-        env=ENV,
+        (tmp_path / "search" / f".{project.name}.lock.json").exists,  # searching, so holding the lock
+        "the first search never took its project",
+        env=env,
+        cwd=ROOT,
     )
     try:
-        second = subprocess.run(_tune(*args), capture_output=True, text=True, timeout=240, env=ENV)
+        second = subprocess.run(_tune(*args), capture_output=True, text=True, timeout=240, env=env, cwd=ROOT)
+        gate.touch()
         assert first.wait(timeout=300) == 0, first.stderr.read()[-3000:]
     finally:
         _kill_group(first)
@@ -201,8 +196,8 @@ def test_a_second_search_of_a_project_being_searched_is_refused_at_once(tmp_path
     assert sorted(f"trial_{r['trial_id']}" for r in rows) == sorted(
         d for d in os.listdir(project) if d.startswith("trial_")
     )
-    assert len(rows) == 5
-    assert all(r["status"] == "COMPLETED" and r["runs"] == "1" and r["epochs_trained"] == "3" for r in rows)
+    assert len(rows) == 2
+    assert all(r["status"] == "COMPLETED" and r["runs"] == "1" and r["epochs_trained"] == "1" for r in rows)
 
 
 def _third_trial_is_training(project):
