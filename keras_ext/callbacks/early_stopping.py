@@ -10,6 +10,7 @@ from keras_ext import _keras_internals
 from keras_ext import _progress as progress
 
 
+@keras.saving.register_keras_serializable(package="keras_ext")
 class EarlyStopping(keras.callbacks.EarlyStopping):
     """Keras's `EarlyStopping` (same arguments, same counting) that a resumed run continues.
 
@@ -45,10 +46,47 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
 
     state_key = "EarlyStopping"
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
+        super().__init__(
+            monitor=monitor,
+            min_delta=min_delta,
+            patience=patience,
+            verbose=verbose,
+            mode=mode,
+            baseline=baseline,
+            restore_best_weights=restore_best_weights,
+            start_from_epoch=start_from_epoch,
+        )
+        # Keras keeps min_delta with the sign of the direction; the config keeps what was given.
+        self._min_delta_argument = min_delta
         self.best_epoch = 0  # Keras sets it first in on_train_begin
         self._restored = False
+
+    def get_config(self):
+        return {
+            "monitor": self.monitor,
+            "min_delta": self._min_delta_argument,
+            "patience": self.patience,
+            "verbose": self.verbose,
+            "mode": self.mode,
+            "baseline": self.baseline,
+            "restore_best_weights": self.restore_best_weights,
+            "start_from_epoch": self.start_from_epoch,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
     # --------------------------------------------------------------- state
     def get_state(self):

@@ -18,6 +18,7 @@ EXAMPLES = {
         "keep_best": 2,
         "async_write": True,
     },
+    "EarlyStopping": {"monitor": "val_accuracy", "patience": 2, "mode": "max", "restore_best_weights": True},
     "LearningRateLogger": {"every": "batch"},
     "ReduceLROnPlateau": {"monitor": "loss", "factor": 0.5, "patience": 3, "cooldown": 1, "min_lr": 1e-5},
 }
