@@ -35,6 +35,15 @@ def unit_rate(text):
     return value
 
 
+def is_module_name(text):
+    """Whether `text` has the form MODULE:NAME (both parts non-empty), as --model and --hypermodel take.
+
+    Only the form: importing the module would import Keras, so the commands look it up later.
+    """
+    module, colon, name = text.partition(":")
+    return bool(colon and module and name)
+
+
 def positive_int_or(word):
     """A type accepting a positive integer or the literal `word`."""
 

@@ -6,6 +6,7 @@ import os
 from keras_ext_cli._choices import MODEL_NAMES as MODELS
 from keras_ext_cli._choices import STRATEGY_NAMES
 from keras_ext_cli.arg_types import add_verbose_argument
+from keras_ext_cli.arg_types import is_module_name
 from keras_ext_cli.arg_types import non_negative_int
 from keras_ext_cli.arg_types import positive_float
 from keras_ext_cli.arg_types import positive_int
@@ -160,10 +161,7 @@ def _model(text):
     Only the form is checked here (importing the module would import Keras):
     `keras_ext.cli.train.check_inputs` imports and looks up, before training.
     """
-    if text in MODELS or text.endswith(".keras"):
-        return text
-    module, colon, function = text.partition(":")
-    if colon and module and function:
+    if text in MODELS or text.endswith(".keras") or is_module_name(text):
         return text
     raise argparse.ArgumentTypeError(
         f"must be {' or '.join(MODELS)}, MODULE:FUNCTION (a function on the import path that "

@@ -5,6 +5,7 @@ import os
 
 from keras_ext_cli._choices import TUNERS
 from keras_ext_cli.arg_types import add_verbose_argument
+from keras_ext_cli.arg_types import is_module_name
 from keras_ext_cli.arg_types import non_negative_int
 from keras_ext_cli.arg_types import positive_int
 
@@ -152,8 +153,7 @@ def add_parser(subparsers):
 def _hypermodel(text):
     """MODULE:NAME; only the form is checked here (importing the module would import Keras):
     `keras_ext.cli.tune` imports it and looks NAME up before anything is written."""
-    module, colon, name = text.partition(":")
-    if colon and module and name:
+    if is_module_name(text):
         return text
     raise argparse.ArgumentTypeError(
         f"must be MODULE:NAME (a build(hp) function or a keras_tuner.HyperModel on the import path), "
