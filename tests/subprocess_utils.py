@@ -58,3 +58,13 @@ def start_until(command, ready, never, timeout=240, **popen_kwargs):
         proc.stderr.close()
         raise
     return proc
+
+
+def kill_group(proc):
+    """SIGKILL the process and everything it started; wait so no zombie is left."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()

@@ -1,7 +1,6 @@
 """`keras-ext train --checkpoint-dir D` on a directory another live run writes: exit 2 at once, naming it."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import pytest
 
 from keras_ext.checkpoint import _checkpoint_files
 from tests.cli.test_inputs import _without_tensorflow_startup
+from tests.subprocess_utils import kill_group
 from tests.subprocess_utils import start_until
 from tests.tuning.tiny_data import write_tiny_npz
 
@@ -64,9 +64,7 @@ def test_a_second_run_on_a_directory_in_use_exits_2_naming_the_first(tmp_path):
         gate.touch()  # the first run goes on: it builds its model and trains
         assert first.wait(timeout=300) == 0, first.stderr.read()[-3000:]
     finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
-            first.wait()
+        kill_group(first)
         first.stderr.close()
     assert second.returncode == 2, second.stdout[-3000:] + second.stderr[-3000:]
     # Refused where the manager is made, before a model is built or anything is trained or

@@ -12,6 +12,7 @@ import pytest
 
 from keras_ext.cli.main import main
 from tests.cli.test_train import _keras_ext_command
+from tests.subprocess_utils import kill_group
 from tests.subprocess_utils import run_fresh_python
 from tests.subprocess_utils import start_until
 from tests.tuning.tiny_data import write_tiny_npz
@@ -36,16 +37,6 @@ def _rows(project):
 def _record(project, trial_id):
     with open(os.path.join(project, f"trial_{trial_id}", "epochs.json")) as f:
         return json.load(f)
-
-
-def _kill_group(proc):
-    """SIGKILL the process and everything it started; wait so no zombie is left."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    proc.wait()
 
 
 def test_three_trials_finish_offline_and_the_best_model_scores_what_the_leaderboard_says(tmp_path):
@@ -115,7 +106,7 @@ def test_sigkill_during_the_third_trial_then_resume_runs_only_the_rest(tmp_path)
             time.sleep(0.02)
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
-        _kill_group(proc)
+        kill_group(proc)
     assert _record(project, "2")["status"] == "running"
     # The killed search leaves its lock file and holder record behind; the
     # operating system released the lock itself, so the rerun is not refused.
@@ -180,7 +171,7 @@ def test_a_second_search_of_a_project_being_searched_is_refused_at_once(tmp_path
         gate.touch()
         assert first.wait(timeout=300) == 0, first.stderr.read()[-3000:]
     finally:
-        _kill_group(first)
+        kill_group(first)
         first.stderr.close()
     assert second.returncode == 2, second.stdout[-3000:] + second.stderr[-3000:]
     assert second.stdout == ""
@@ -252,7 +243,7 @@ def test_chief_and_two_workers_on_localhost_run_each_of_four_trials_once(tmp_pat
     finally:
         # Every process this test started stops, also when it fails or times out.
         for proc in procs.values():
-            _kill_group(proc)
+            kill_group(proc)
         for log in logs:
             log.close()
     output = {name: (tmp_path / f"{name}.log").read_text()[-3000:] for name in roles}
