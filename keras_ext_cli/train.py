@@ -131,7 +131,8 @@ def add_parser(subparsers):
         "--checkpoint-dir",
         type=_checkpoint_dir,
         default=None,
-        help="directory for ckpt-<step> checkpoints; created if missing (default: none, no checkpoints)",
+        help="directory for ckpt-<step> checkpoints, created if missing, or a URL such as "
+        "s3://bucket/run or gs://bucket/run (the s3 or gcs extra) (default: none, no checkpoints)",
     )
     ckpt.add_argument(
         "--save-freq",

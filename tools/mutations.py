@@ -438,6 +438,30 @@ MUTATIONS = (
             "test_a_hypermodel_subclass_is_made_and_searched_without_tensorboard_logs",
         ),
     ),
+    Mutation(
+        name="commit-marker-written-first",
+        guarantee="in an object store a checkpoint is committed by its manifest, uploaded after its data",
+        path="keras_ext/checkpoint/_checkpoint_files.py",
+        old="remote.write_checkpoint(directory, name, [*payload.items(), (MANIFEST, manifest)], hook)",
+        new="remote.write_checkpoint(directory, name, [(MANIFEST, manifest), *payload.items()], hook)",
+        tests=("tests/checkpoint/test_remote_files.py",),
+    ),
+    Mutation(
+        name="uncommitted-upload-listed",
+        guarantee="an upload without its manifest is never listed or restored",
+        path="keras_ext/checkpoint/_remote_files.py",
+        old='    for manifest in fs.glob(f"{root}/ckpt-*/{MANIFEST}"):',
+        new='    for manifest in (f"{p}/{MANIFEST}" for p in fs.glob(f"{root}/ckpt-*")):',
+        tests=("tests/checkpoint/test_remote_files.py",),
+    ),
+    Mutation(
+        name="store-outage-taken-for-corruption",
+        guarantee="a store that cannot be reached never makes a whole checkpoint be skipped or set aside",
+        path="keras_ext/checkpoint/_checkpoint_files.py",
+        old="    except remote.StorageError:\n        raise  # the store is unreachable",
+        new="    except remote.StorageError as e:\n        raise CorruptCheckpointError(str(e))  # the store is unreachable",
+        tests=("tests/checkpoint/test_remote_files.py",),
+    ),
 )
 
 

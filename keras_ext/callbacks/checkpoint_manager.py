@@ -29,6 +29,7 @@ from keras_ext.callbacks._fit_resume import FitResume
 from keras_ext.callbacks._preemption import PreemptionGuard
 from keras_ext.checkpoint import _checkpoint_files as files
 from keras_ext.checkpoint import _loading as loading
+from keras_ext.checkpoint import _locations as locations
 from keras_ext.checkpoint import _retention as retention
 from keras_ext.checkpoint import _training_state as training_state
 from keras_ext.checkpoint._save_trigger import SaveTrigger
@@ -192,12 +193,12 @@ class CheckpointManager(keras.callbacks.Callback):
         if restore is False:
             restore = None
         if restore is not None and restore != "latest":
-            if not isinstance(restore, (str, os.PathLike)) or not os.path.isdir(os.fspath(restore)):
+            if not isinstance(restore, (str, os.PathLike)) or not _is_existing_checkpoint(restore):
                 raise ValueError(
                     "`restore` must be 'latest', None or the path of an existing checkpoint "
                     f"directory, got restore={restore!r}."
                 )
-            restore = os.fspath(restore)
+            restore = files.check_directory(restore)
         for name, value in (("async_write", async_write), ("save_on_preemption", save_on_preemption)):
             if not isinstance(value, bool):
                 raise ValueError(f"`{name}` must be True or False, got {name}={value!r}.")
@@ -303,7 +304,11 @@ class CheckpointManager(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._wait_for_writer()
         self._reset_run_state()
-        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+        if (
+            not locations.is_url(self.directory)
+            and os.path.exists(self.directory)
+            and not os.path.isdir(self.directory)
+        ):
             raise ValueError(f"`directory` {self.directory!r} is an existing file, not a directory.")
         model = self.model
         # Under a multi-process strategy only the chief writes (and tidies); all read.
@@ -637,8 +642,7 @@ class CheckpointManager(keras.callbacks.Callback):
         scores = {}
         for step, path in files.list_checkpoints(self.directory):
             try:
-                with open(os.path.join(path, files.STATE_JSON)) as f:
-                    state = json.load(f)
+                state = json.loads(files.read_file(path, files.STATE_JSON))
             except (OSError, ValueError):
                 continue
             if isinstance(state, dict) and state.get("monitor") == self.monitor:
@@ -695,3 +699,13 @@ def _jsonable(value):
     if _is_number(value):
         return float(value)
     return str(value)
+
+
+def _is_existing_checkpoint(path):
+    """True for an existing local directory, or a committed checkpoint at a URL."""
+    path = os.fspath(path)
+    if locations.is_url(path):
+        return files.is_checkpoint(files.check_directory(path))
+    if locations.scheme(path) == "file":
+        path = locations.local_path(path)
+    return os.path.isdir(path)

@@ -13,6 +13,10 @@ fsynced, then the directory), then renamed to `ckpt-<step>` in one
 instant leaves either no `ckpt-<step>` or a complete one; left-over `.tmp-*`
 and `.trash-*` entries are never read and are removed by the next run.
 Reading verifies sizes and checksums before anything is used.
+
+A directory given as a URL (`s3://bucket/run`, `memory://run`) is written
+through fsspec, committed by its manifest written last, since object stores
+have no atomic rename (`_remote_files`); `file://` URLs are local paths.
 """
 
 import hashlib
@@ -22,9 +26,11 @@ import numbers
 import os
 import re
 import shutil
-import uuid
 
 import numpy as np
+
+from keras_ext.checkpoint import _locations as locations
+from keras_ext.checkpoint import _remote_files as remote
 
 FORMAT_VERSION = 1
 MANIFEST = "MANIFEST.json"
@@ -47,10 +53,18 @@ class CorruptCheckpointError(ValueError):
 
 
 def check_directory(directory):
-    """Return a checkpoint directory argument as a str path (it may not exist yet), else raise ValueError."""
+    """Return a checkpoint directory argument as a str path or URL (it may not exist yet), else raise ValueError.
+
+    A URL must have a filesystem installed (`locations.check_url`); a
+    `file://` URL comes back as its local path.
+    """
     if not isinstance(directory, (str, os.PathLike)):
-        raise ValueError(f"`directory` must be a path, got directory={directory!r}.")
+        raise ValueError(f"`directory` must be a path or URL, got directory={directory!r}.")
     directory = os.fspath(directory)
+    if locations.is_url(directory):
+        return locations.check_url(directory)
+    if locations.scheme(directory) == "file":
+        directory = locations.local_path(directory)
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise ValueError(
             f"`directory` must be a directory (or not exist yet), got directory={directory!r}, "
@@ -76,6 +90,8 @@ def checkpoint_name(step):
 
 def list_checkpoints(directory):
     """`[(step, path)]` of the committed checkpoints in `directory`, oldest to newest by step."""
+    if locations.is_url(directory):
+        return remote.list_checkpoints(directory, _NAME)
     if not os.path.isdir(directory):
         return []
     found = []
@@ -87,8 +103,26 @@ def list_checkpoints(directory):
     return sorted(found)
 
 
+def is_checkpoint(path):
+    """True if `path` is a committed checkpoint (it holds a manifest), local or at a URL."""
+    if locations.is_url(path):
+        return remote.is_checkpoint(path)
+    return os.path.exists(os.path.join(path, MANIFEST))
+
+
+def read_file(path, file_name):
+    """The bytes of one file of checkpoint `path`; FileNotFoundError or OSError if it cannot be read."""
+    if locations.is_url(path):
+        return remote.read_bytes(path, file_name)
+    with open(os.path.join(path, file_name), "rb") as f:
+        return f.read()
+
+
 def remove_leftovers(directory):
-    """Delete `.tmp-*` / `.trash-*` entries that a killed writer left behind."""
+    """Delete `.tmp-*` / `.trash-*` entries that a killed writer left behind (at a URL: see `_remote_files`)."""
+    if locations.is_url(directory):
+        remote.remove_leftovers(directory, _NAME)
+        return
     if not os.path.isdir(directory):
         return
     for name in os.listdir(directory):
@@ -127,29 +161,37 @@ def encode(arrays, state):
     }
 
 
+def _manifest(step, payload):
+    manifest = {"format": FORMAT_VERSION, "step": int(step), "files": {}}
+    for file_name, data in payload.items():
+        manifest["files"][file_name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return json.dumps(manifest, indent=1).encode("utf-8")
+
+
 def write_checkpoint(directory, step, payload, before_commit=None):
     """Write `payload` ({file name: bytes}) as `directory/ckpt-<step>`, atomically; return its path.
 
     An existing `ckpt-<step>` (a run that went back to an older checkpoint)
     is replaced: moved to a `.trash-` name just before the new one is
-    renamed in, then deleted.
+    renamed in, then deleted. At a URL, the files are uploaded in place and
+    the manifest last (`_remote_files.write_checkpoint`).
     """
-    os.makedirs(directory, exist_ok=True)
     name = checkpoint_name(step)
-    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    manifest = _manifest(step, payload)
+    if locations.is_url(directory):
+        url = remote.child(directory, name)
+        hook = None if before_commit is None else (lambda: before_commit(step, url))
+        return remote.write_checkpoint(directory, name, [*payload.items(), (MANIFEST, manifest)], hook)
+    os.makedirs(directory, exist_ok=True)
+    token = locations.unique_token()
     tmp = os.path.join(directory, f".tmp-{name}-{token}")
     os.mkdir(tmp)
     try:
-        manifest = {"format": FORMAT_VERSION, "step": int(step), "files": {}}
         for file_name, data in payload.items():
             _write_bytes(os.path.join(tmp, file_name), data)
-            manifest["files"][file_name] = {
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-            }
         if before_commit is not None:
             before_commit(step, tmp)  # test hook: lets a test kill the process mid-write
-        _write_bytes(os.path.join(tmp, MANIFEST), json.dumps(manifest, indent=1).encode("utf-8"))
+        _write_bytes(os.path.join(tmp, MANIFEST), manifest)
         _fsync_directory(tmp)
         final = os.path.join(directory, name)
         trash = None
@@ -167,9 +209,13 @@ def write_checkpoint(directory, step, payload, before_commit=None):
 
 
 def delete_checkpoint(path):
-    """Remove a checkpoint: renamed away first, so a half-deleted one is never listed."""
+    """Remove a checkpoint: renamed away first (at a URL: its manifest deleted first), so a
+    half-deleted one is never listed."""
+    if locations.is_url(path):
+        remote.delete_checkpoint(path)
+        return
     directory, name = os.path.split(path)
-    trash = os.path.join(directory, f".trash-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    trash = os.path.join(directory, f".trash-{name}-{locations.unique_token()}")
     try:
         os.replace(path, trash)
     except FileNotFoundError:
@@ -188,8 +234,9 @@ def read_checkpoint(path):
     """
     manifest_path = os.path.join(path, MANIFEST)
     try:
-        with open(manifest_path, "rb") as f:
-            manifest = json.loads(f.read().decode("utf-8"))
+        manifest = json.loads(read_file(path, MANIFEST).decode("utf-8"))
+    except remote.StorageError:
+        raise  # the store is unreachable: the checkpoint may be whole, so it is not called corrupt
     except FileNotFoundError:
         raise CorruptCheckpointError(f"{path} has no {MANIFEST} (incomplete write)") from None
     except (OSError, ValueError, UnicodeDecodeError) as e:
@@ -211,8 +258,9 @@ def read_checkpoint(path):
         ):
             raise CorruptCheckpointError(f"{manifest_path} has no valid size and sha256 for {file_name}")
         try:
-            with open(os.path.join(path, file_name), "rb") as f:
-                data = f.read()
+            data = read_file(path, file_name)
+        except remote.StorageError:
+            raise
         except OSError as e:
             raise CorruptCheckpointError(f"cannot read {file_name} in {path}: {e}") from None
         if len(data) != expected["size"]:

@@ -13,6 +13,8 @@ import os
 import warnings
 
 from keras_ext.checkpoint import _checkpoint_files as files
+from keras_ext.checkpoint import _locations as locations
+from keras_ext.checkpoint import _remote_files as remote
 from keras_ext.checkpoint import _training_state as training_state
 
 
@@ -51,6 +53,13 @@ def usable_newest_first(directory, unusable, stacklevel=3):
 def set_aside(paths, stacklevel=3):
     """Rename unusable checkpoints (`ckpt-12` -> `ckpt-12.corrupt`): never read again, never collided with."""
     for path in paths:
+        if locations.is_url(path):
+            target = remote.set_aside(path)
+            if target is not None:
+                warnings.warn(
+                    f"CheckpointManager: moved corrupt checkpoint {path} to {target}.", stacklevel=stacklevel
+                )
+            continue
         target = f"{path}.corrupt"
         suffix = 1
         while os.path.exists(target):
@@ -90,9 +99,9 @@ def restore_for_inference(model, directory, include_optimizer=False):
     `FileNotFoundError` (no usable checkpoint), each before any variable is
     assigned. Returns the path of the checkpoint it loaded.
     """
-    directory = os.fspath(directory)
+    directory = files.check_directory(directory)
     if (
-        os.path.exists(os.path.join(directory, files.MANIFEST))
+        files.is_checkpoint(directory)
         or files.list_checkpoints(directory) == []
         and (os.path.basename(os.path.normpath(directory)).startswith("ckpt-"))
     ):

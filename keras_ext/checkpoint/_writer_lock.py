@@ -13,13 +13,15 @@ one process on one directory shares the hold (a script that trains twice,
 a fit called again, a manager made anew for a rerun), and the lock goes
 back when the last of them lets go. A second process is refused at once
 with `CheckpointDirectoryBusyError`, a ValueError naming the holder. Only
-a writer takes it: in a job of several processes, the chief.
+a writer takes it: in a job of several processes, the chief. A checkpoint directory at a URL
+(`s3://...`) has no lock yet: a warning says so.
 """
 
 import warnings
 import weakref
 
 from keras_ext import _directory_lock
+from keras_ext.checkpoint import _locations as locations
 
 
 class CheckpointDirectoryBusyError(ValueError):
@@ -27,6 +29,7 @@ class CheckpointDirectoryBusyError(ValueError):
 
 
 _PROCESS = _directory_lock.ProcessShared()
+_WARNED_URLS = set()  # each URL's missing lock is said once per process
 
 
 class WriterLock:
@@ -43,6 +46,17 @@ class WriterLock:
     def acquire(self):
         """Hold the directory (again a no-op); raise CheckpointDirectoryBusyError if another process does."""
         if self.held:
+            return
+        if locations.is_url(self.directory):
+            # An operating-system file lock cannot cover a bucket, and no lock in the store is built yet.
+            if self.directory in _WARNED_URLS:
+                return
+            _WARNED_URLS.add(self.directory)
+            warnings.warn(
+                f"checkpoint directory {self.directory!r}: the one-writer lock covers local directories "
+                "only; nothing stops a second process from writing to this URL too.",
+                stacklevel=4,
+            )
             return
         try:
             key = _PROCESS.acquire(self.directory)

@@ -86,6 +86,28 @@ def check_arrays(source, arrays):
         )
 
 
+def check_checkpoint_url(path, option="--checkpoint-dir"):
+    """`path` as CheckpointManager takes it: a local path as it is, a `file://` URL as its local path,
+    and any other URL checked for a filesystem and probed with one small write (a dead endpoint, a
+    missing bucket or refused credentials end the command here, before training)."""
+    from keras_ext.checkpoint import _checkpoint_files
+    from keras_ext.checkpoint import _locations
+    from keras_ext.checkpoint import _remote_files
+
+    if _locations.scheme(path) is None:
+        return path
+    try:
+        path = _checkpoint_files.check_directory(path)
+    except ValueError as e:
+        raise UsageError(f"{option}: {e}") from None
+    if _locations.is_url(path):
+        try:
+            _remote_files.probe_writable(path)
+        except OSError as e:
+            raise UsageError(f"{option} {path}: {e}") from None
+    return path
+
+
 def check_output_dir(path, option="--output"):
     """`path` is a directory, or one can be created there; nothing is created now."""
     if os.path.exists(path):

@@ -7,6 +7,7 @@ Its parser is `keras_ext_cli.train.add_parser`; `keras_ext_cli.main` calls
 
 import os
 
+from keras_ext.checkpoint import _locations as locations
 from keras_ext.cli import _inputs
 from keras_ext.cli import _model
 from keras_ext.cli import _strategy
@@ -107,12 +108,18 @@ def check_inputs(args):
     The directories come first, before Keras (and with it TensorFlow or JAX) is imported.
     """
     _inputs.check_output_dir(args.output)
-    for option, path in (("--checkpoint-dir", args.checkpoint_dir), ("--logdir", logdir(args))):
+    local_checkpoint_dir = None
+    if args.checkpoint_dir is not None:
+        # A URL (s3://...) is written through fsspec: refused now if nothing can write it.
+        args.checkpoint_dir = _inputs.check_checkpoint_url(args.checkpoint_dir)
+        if not locations.is_url(args.checkpoint_dir):
+            local_checkpoint_dir = args.checkpoint_dir
+    for option, path in (("--checkpoint-dir", local_checkpoint_dir), ("--logdir", logdir(args))):
         if path is not None:
             _inputs.check_output_dir(path, option)
     for option, path in (
         ("--output", args.output),
-        ("--checkpoint-dir", args.checkpoint_dir),
+        ("--checkpoint-dir", local_checkpoint_dir),
         ("--logdir", logdir(args)),
     ):
         if path is not None:
