@@ -27,12 +27,16 @@ from keras_ext._io import write_json_atomically
 
 
 class DirectoryBusy(Exception):
-    """The lock is held by another holder; `holder` is its record (pid, host, started) or None."""
+    """The lock is held by another holder; `holder` is its record (pid, host, started) or None.
 
-    def __init__(self, path, holder):
-        super().__init__(f"{path} is held by {describe_holder(holder)}")
+    `reason`, when given, says why in other words (a lease this process lost).
+    """
+
+    def __init__(self, path, holder, reason=None):
+        super().__init__(reason or f"{path} is held by {describe_holder(holder)}")
         self.path = path
         self.holder = holder
+        self.reason = reason
 
 
 def lock_paths(path):
@@ -114,18 +118,27 @@ class ProcessShared:
     spellings of one directory are one lock.
     """
 
-    def __init__(self):
+    def __init__(self, make_lock=None, key=None):
+        # A lock of another kind (a lease in a bucket) plugs in with its own maker and key.
+        self._make_lock = make_lock or DirectoryLock
+        self._key = key or (lambda path: os.path.realpath(os.fspath(path)))
         self._guard = threading.Lock()
-        self._held = {}  # real path -> [DirectoryLock, number of holders]
+        self._held = {}  # key -> [lock, number of holders]
         os.register_at_fork(after_in_child=self._held.clear)  # a child holds nothing of its own
+
+    def held(self, path):
+        """This process's lock on `path`, or None."""
+        with self._guard:
+            entry = self._held.get(self._key(path))
+        return None if entry is None else entry[0]
 
     def acquire(self, path):
         """Join this process's hold on `path`, taking the lock first if no one here holds it."""
-        key = os.path.realpath(os.fspath(path))
+        key = self._key(path)
         with self._guard:
             entry = self._held.get(key)
             if entry is None:
-                lock = DirectoryLock(path)
+                lock = self._make_lock(path)
                 lock.acquire()  # DirectoryBusy: another process holds it
                 entry = self._held[key] = [lock, 0]
             entry[1] += 1

@@ -462,6 +462,22 @@ MUTATIONS = (
         new="    except remote.StorageError as e:\n        raise CorruptCheckpointError(str(e))  # the store is unreachable",
         tests=("tests/checkpoint/test_remote_files.py",),
     ),
+    Mutation(
+        name="url-lease-not-taken",
+        guarantee="a second writer of a checkpoint URL is refused, naming the lease's holder",
+        path="keras_ext/checkpoint/_remote_lease.py",
+        old="                if not is_free(holder):\n",
+        new="                if False:\n",
+        tests=("tests/checkpoint/test_remote_lease.py",),
+    ),
+    Mutation(
+        name="lost-lease-ignored",
+        guarantee="a writer whose lease was taken over writes no further checkpoint",
+        path="keras_ext/checkpoint/checkpointer.py",
+        old="        check_still_held(self.directory)  # a writer whose lease was taken over writes nothing\n",
+        new="",
+        tests=("tests/checkpoint/test_remote_lease.py",),
+    ),
 )
 
 

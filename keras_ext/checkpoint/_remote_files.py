@@ -106,10 +106,12 @@ def write_checkpoint(url, name, files_in_order, before_commit=None):
     """
     fs, root = _filesystem(url)
     path = f"{root}/{name}"
+    if fs.exists(f"{path}/{MANIFEST}"):
+        fs.rm_file(f"{path}/{MANIFEST}")
+    # Only from here on is `path` this write's own (uncommitted): a failure before this line
+    # (the store unreachable) must not go on to delete a checkpoint that is still committed.
     committed = False
     try:
-        if fs.exists(f"{path}/{MANIFEST}"):
-            fs.rm_file(f"{path}/{MANIFEST}")
         for file_name, data in files_in_order:
             if file_name == MANIFEST and before_commit is not None:
                 before_commit()  # test hook: lets a test kill the process before the commit

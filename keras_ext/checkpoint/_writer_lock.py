@@ -14,7 +14,8 @@ a fit called again, a manager made anew for a rerun), and the lock goes
 back when the last of them lets go. A second process is refused at once
 with `CheckpointDirectoryBusyError`, a ValueError naming the holder. Only
 a writer takes it: in a job of several processes, the chief. A checkpoint directory at a URL
-(`s3://...`) has no lock yet: a warning says so.
+(`s3://...`) is held by a lease object in the store instead
+(`_remote_lease`), shared by the process the same way.
 """
 
 import warnings
@@ -22,6 +23,8 @@ import weakref
 
 from keras_ext import _directory_lock
 from keras_ext.checkpoint import _locations as locations
+from keras_ext.checkpoint import _remote_files as remote
+from keras_ext.checkpoint import _remote_lease as lease
 
 
 class CheckpointDirectoryBusyError(ValueError):
@@ -29,7 +32,26 @@ class CheckpointDirectoryBusyError(ValueError):
 
 
 _PROCESS = _directory_lock.ProcessShared()
-_WARNED_URLS = set()  # each URL's missing lock is said once per process
+# At a URL: a lease object in the store (`_remote_lease`), shared the same way.
+_LEASES = _directory_lock.ProcessShared(make_lock=lease.RemoteLease, key=lambda url: url)
+
+
+def check_still_held(directory):
+    """Raise CheckpointDirectoryBusyError if this process held `directory`'s lease and lost it.
+
+    Called before every checkpoint write: a writer whose lease was taken over
+    must not write beside the new holder. A local lock cannot be lost.
+    """
+    held = _LEASES.held(directory) if locations.is_url(directory) else None
+    if held is None:
+        return
+    try:
+        held.check()
+    except _directory_lock.DirectoryBusy as e:
+        raise CheckpointDirectoryBusyError(
+            f"checkpoint directory {directory!r}: {e}; not writing this checkpoint, so as not to write "
+            "beside the new holder"
+        ) from None
 
 
 class WriterLock:
@@ -47,25 +69,22 @@ class WriterLock:
         """Hold the directory (again a no-op); raise CheckpointDirectoryBusyError if another process does."""
         if self.held:
             return
-        if locations.is_url(self.directory):
-            # An operating-system file lock cannot cover a bucket, and no lock in the store is built yet.
-            if self.directory in _WARNED_URLS:
-                return
-            _WARNED_URLS.add(self.directory)
-            warnings.warn(
-                f"checkpoint directory {self.directory!r}: the one-writer lock covers local directories "
-                "only; nothing stops a second process from writing to this URL too.",
-                stacklevel=4,
-            )
-            return
+        shared = _LEASES if locations.is_url(self.directory) else _PROCESS
         try:
-            key = _PROCESS.acquire(self.directory)
+            key = shared.acquire(self.directory)
         except _directory_lock.DirectoryBusy as e:
             raise CheckpointDirectoryBusyError(
                 f"checkpoint directory {self.directory!r} is in use: {_directory_lock.describe_holder(e.holder)} "
-                "writes its checkpoints; one process writes a directory at a time: wait for it to end, "
-                "or use another directory"
+                "writes its checkpoints; one process writes a directory at a time: wait for it to end"
+                + (
+                    f" (or for its lease to run out, {lease.lease_seconds():g} s after its last renewal)"
+                    if shared is _LEASES
+                    else ""
+                )
+                + ", or use another directory"
             ) from None
+        except remote.StorageError:
+            raise  # a store that cannot be reached: no lease, and no checkpoint either
         except OSError as e:
             # A directory whose parent is not writable (a mount point, say) can still be written.
             warnings.warn(
@@ -74,7 +93,7 @@ class WriterLock:
                 stacklevel=4,
             )
             return
-        self._release = weakref.finalize(self, _PROCESS.release, key)
+        self._release = weakref.finalize(self, shared.release, key)
 
     def release(self):
         if self._release is not None:

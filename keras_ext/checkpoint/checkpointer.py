@@ -12,6 +12,7 @@ from keras_ext.checkpoint import _retention as retention
 from keras_ext.checkpoint import _training_state as training_state
 from keras_ext.checkpoint._save_trigger import SaveTrigger
 from keras_ext.checkpoint._writer_lock import WriterLock
+from keras_ext.checkpoint._writer_lock import check_still_held
 from keras_ext.distribute.process_role import expected_role
 
 
@@ -201,6 +202,7 @@ class Checkpointer:
     def _commit(self, step, arrays, state, scores=None, before_commit=None):
         """Write a prepared state as `ckpt-<step>`, then apply retention; return (path, deleted steps)."""
         payload = files.encode(arrays, state)  # a dict that is not JSON-able fails here, before any file
+        check_still_held(self.directory)  # a writer whose lease was taken over writes nothing
         path = files.write_checkpoint(self.directory, step, payload, before_commit=before_commit)
         return path, retention.rotate(self.directory, self._policies, scores or {})
 

@@ -16,8 +16,6 @@ from tests.s3_server import free_port
 from tests.s3_server import s3_filesystem
 from tests.s3_server import serving_bucket
 
-pytestmark = pytest.mark.filterwarnings("ignore:checkpoint directory .* one-writer lock:UserWarning")
-
 BUCKET = "cli-ckpts"
 
 
