@@ -442,8 +442,8 @@ MUTATIONS = (
         name="commit-marker-written-first",
         guarantee="in an object store a checkpoint is committed by its manifest, uploaded after its data",
         path="keras_ext/checkpoint/_checkpoint_files.py",
-        old="remote.write_checkpoint(directory, name, [*payload.items(), (MANIFEST, manifest)], hook)",
-        new="remote.write_checkpoint(directory, name, [(MANIFEST, manifest), *payload.items()], hook)",
+        old="        in_order = [*payload.items(), (MANIFEST, manifest)]  # the manifest last: it is the commit",
+        new="        in_order = [(MANIFEST, manifest), *payload.items()]",
         tests=("tests/checkpoint/test_remote_files.py",),
     ),
     Mutation(
@@ -477,6 +477,16 @@ MUTATIONS = (
         old="        check_still_held(self.directory)  # a writer whose lease was taken over writes nothing\n",
         new="",
         tests=("tests/checkpoint/test_remote_lease.py",),
+    ),
+    Mutation(
+        name="failed-upload-not-retried",
+        guarantee="an upload to a store that blinks is retried with backoff before it fails the run",
+        path="keras_ext/checkpoint/_remote_files.py",
+        old="            if attempt == WRITE_ATTEMPTS:\n",
+        new="            if True:\n",
+        tests=(
+            "tests/checkpoint/test_remote_files.py::test_a_failed_upload_is_retried_with_backoff_and_then_commits",
+        ),
     ),
 )
 

@@ -26,6 +26,7 @@ import numbers
 import os
 import re
 import shutil
+import warnings
 
 import numpy as np
 
@@ -181,7 +182,8 @@ def write_checkpoint(directory, step, payload, before_commit=None):
     if locations.is_url(directory):
         url = remote.child(directory, name)
         hook = None if before_commit is None else (lambda: before_commit(step, url))
-        return remote.write_checkpoint(directory, name, [*payload.items(), (MANIFEST, manifest)], hook)
+        in_order = [*payload.items(), (MANIFEST, manifest)]  # the manifest last: it is the commit
+        return remote.write_checkpoint_with_retries(directory, name, in_order, hook)
     os.makedirs(directory, exist_ok=True)
     token = locations.unique_token()
     tmp = os.path.join(directory, f".tmp-{name}-{token}")
@@ -212,7 +214,11 @@ def delete_checkpoint(path):
     """Remove a checkpoint: renamed away first (at a URL: its manifest deleted first), so a
     half-deleted one is never listed."""
     if locations.is_url(path):
-        remote.delete_checkpoint(path)
+        try:
+            remote.delete_checkpoint(path)
+        except remote.StorageError as e:
+            # One checkpoint too many is no danger: the next rotation lists it and tries again.
+            warnings.warn(f"could not delete {path} ({e}); the next rotation tries again", stacklevel=2)
         return
     directory, name = os.path.split(path)
     trash = os.path.join(directory, f".trash-{name}-{locations.unique_token()}")

@@ -15,6 +15,10 @@ writer left. It is removed only once its newest file is older than
 another's) has written within that time, and is never deleted under it.
 A prefix whose age cannot be read is kept.
 
+A write that fails is tried again, up to WRITE_ATTEMPTS times with
+exponential backoff, before its error reaches the caller (for an async
+write, the training thread at its next batch end).
+
 `file://` URLs never come here: `locations.check_directory` turns them into
 local paths, which keep the local protocol and its guarantees.
 """
@@ -22,12 +26,17 @@ local paths, which keep the local protocol and its guarantees.
 import datetime
 import functools
 import time
+import warnings
 
 from keras_ext.checkpoint import _locations as locations
 
 MANIFEST = "MANIFEST.json"
 # An uncommitted checkpoint younger than this may be a write still going: it is never removed.
 LEFTOVER_AGE_SECONDS = 3600.0
+# A write that fails is tried this many times in all, waiting 1, 2, 4, ... s between tries:
+# a store that blinks (a dropped connection, a throttled request) costs a retry, not the run.
+WRITE_ATTEMPTS = 4
+FIRST_BACKOFF_SECONDS = 1.0
 
 
 class StorageError(OSError):
@@ -121,6 +130,29 @@ def write_checkpoint(url, name, files_in_order, before_commit=None):
         if not committed:
             _remove_quietly(fs, path)
     return child(url, name)
+
+
+def write_checkpoint_with_retries(url, name, files_in_order, before_commit=None):
+    """`write_checkpoint`, tried WRITE_ATTEMPTS times with exponential backoff on a StorageError.
+
+    Each try starts over (the manifest of a half-written try was never
+    uploaded). The last try's error is raised as one StorageError that
+    names the URL, the checkpoint and the number of tries.
+    """
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            return write_checkpoint(url, name, files_in_order, before_commit)
+        except StorageError as e:
+            if attempt == WRITE_ATTEMPTS:
+                raise StorageError(
+                    f"checkpoint storage {url}: writing {name} failed {attempt} times; the last: {e}"
+                ) from e
+            wait = FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1)
+            warnings.warn(
+                f"{e}; writing {name} again in {wait:g} s (try {attempt + 1} of {WRITE_ATTEMPTS})",
+                stacklevel=2,
+            )
+            time.sleep(wait)
 
 
 @_store_errors

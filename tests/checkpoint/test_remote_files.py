@@ -235,3 +235,58 @@ def test_the_checkpointer_of_a_loop_of_your_own_takes_a_url(memory_url):
     assert reader.restore_latest() == 15 and reader.extra == {"epoch": 1}
     for got, want in zip(restored.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def _failing_uploads(monkeypatch, failures):
+    """memory:// uploads that fail (as a dropped connection does) `failures` times, then work again."""
+    fs_class = type(fsspec.filesystem("memory"))
+    real_pipe_file = fs_class.pipe_file
+    calls = {"failed": 0}
+
+    def pipe_file(self, path, value, *args, **kwargs):
+        if calls["failed"] < failures:
+            calls["failed"] += 1
+            raise ConnectionResetError("connection reset by peer")
+        return real_pipe_file(self, path, value, *args, **kwargs)
+
+    monkeypatch.setattr(fs_class, "pipe_file", pipe_file)
+    monkeypatch.setattr(remote, "FIRST_BACKOFF_SECONDS", 0.01)
+    return calls
+
+
+def test_a_failed_upload_is_retried_with_backoff_and_then_commits(memory_url, monkeypatch):
+    calls = _failing_uploads(monkeypatch, failures=2)
+    with pytest.warns(
+        UserWarning, match=r"ConnectionResetError.*writing ckpt-5 again in 0.01 s \(try 2 of 4\)"
+    ):
+        path = files.write_checkpoint(memory_url, 5, files.encode({}, {"step": 5}))
+    assert calls["failed"] == 2 and files.is_checkpoint(path)
+
+
+def test_an_upload_that_keeps_failing_reaches_the_training_thread_and_the_newest_commit_stays(
+    memory_url, monkeypatch
+):
+    x, y, _, _ = digits_arrays()
+    manager = CheckpointManager(memory_url, save_freq=4, async_write=True, data=[])
+
+    class StoreGoesAway(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 5:  # after ckpt-4 was committed
+                _failing_uploads(monkeypatch, failures=10**6)
+
+    with pytest.raises(RuntimeError) as raised, pytest.warns(UserWarning, match="again in"):
+        make_model().fit(
+            x,
+            y,
+            batch_size=BATCH_SIZE,
+            epochs=1,
+            shuffle=False,
+            callbacks=[StoreGoesAway(), manager],
+            verbose=0,
+        )
+    message = str(raised.value)
+    assert f"background checkpoint write to {memory_url!r} failed" in message
+    assert "writing ckpt-8 failed 4 times" in message and "ConnectionResetError" in message
+    assert f"{memory_url}/ckpt-4, stays the resume point" in message
+    monkeypatch.undo()
+    assert [os.path.basename(p) for p in CheckpointManager(memory_url).checkpoints] == ["ckpt-4"]
