@@ -20,20 +20,12 @@ import pytest
 from keras_ext.cli.main import main
 from keras_ext_cli import arg_types
 from keras_ext_cli.main import build_parser
+from tests.cli.small_data import write_small_npz
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "data.npz"
-    rng = np.random.default_rng(0)
-    np.savez(
-        path,
-        x_train=rng.integers(0, 256, (64, 8, 8, 1)).astype("uint8"),
-        y_train=np.arange(64) % 3,
-        x_test=rng.integers(0, 256, (32, 8, 8, 1)).astype("uint8"),
-        y_test=np.arange(32) % 3,
-    )
-    return str(path)
+    return str(write_small_npz(tmp_path_factory.mktemp("data") / "data.npz"))
 
 
 def _train(data, output, *extra):

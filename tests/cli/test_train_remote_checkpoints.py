@@ -6,10 +6,10 @@ are this test's own: tests/s3_server.py.
 
 import os
 
-import numpy as np
 import pytest
 
 from keras_ext.cli.main import main
+from tests.cli.small_data import write_small_npz
 from tests.cli.test_train import assert_one_error_line
 from tests.s3_server import forget_s3_clients
 from tests.s3_server import free_port
@@ -28,16 +28,7 @@ def s3():
 @pytest.fixture
 def data(tmp_path):
     """64 train / 32 test 8x8x1 images of 3 classes: 2 steps an epoch at batch 32."""
-    rng = np.random.default_rng(0)
-    path = tmp_path / "data.npz"
-    np.savez(
-        path,
-        x_train=rng.integers(0, 256, (64, 8, 8, 1)).astype("uint8"),
-        y_train=np.arange(64) % 3,
-        x_test=rng.integers(0, 256, (32, 8, 8, 1)).astype("uint8"),
-        y_test=np.arange(32) % 3,
-    )
-    return path
+    return write_small_npz(tmp_path / "data.npz")
 
 
 def _train(data, output, checkpoint_dir, epochs):
