@@ -635,8 +635,16 @@ class CheckpointManager(keras.callbacks.Callback):
         if error is not None:
             raise RuntimeError(
                 f"CheckpointManager: a background checkpoint write to {self.directory!r} failed: "
-                f"{error!r}. The newest committed checkpoint, {self.latest}, stays the resume point."
+                f"{error!r}. The newest committed checkpoint, {self._newest_committed()}, stays the "
+                "resume point."
             ) from error
+
+    def _newest_committed(self):
+        """`latest` for an error message: the store that just failed a write may not answer a listing."""
+        try:
+            return self.latest
+        except OSError:
+            return f"the newest of {self.directory!r} (it could not be listed just now)"
 
     def _read_scores(self):
         scores = {}

@@ -2,11 +2,15 @@
 
 Every run is tests/callbacks/train_until_done.py in a fresh interpreter with
 deterministic ops; the reference is the same job trained once, uninterrupted,
-without any CheckpointManager (only the data pipeline told its epoch).
+without any CheckpointManager (only the data pipeline told its epoch): one
+run for `fit`, shared by this module's tests, and one for the Trainer. The
+checkpoints go to a local directory, and once to a bucket of a real S3
+server on 127.0.0.1 (tests/s3_server.py).
 """
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,13 +18,31 @@ import sys
 import numpy as np
 import pytest
 
+from keras_ext.checkpoint._remote_lease import LEASE_NAME
+from tests.s3_server import s3_filesystem
+from tests.s3_server import serving_bucket
+
 pytestmark = pytest.mark.tensorflow_only
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KILLED = -signal.SIGKILL
 
 
-def _run(tmp_path, run, *args, weights="final.npz"):
+@pytest.fixture(scope="module")
+def fit_reference(tmp_path_factory):
+    """The folder of the uninterrupted `fit` run: its reference.npz and its lines of epochs.jsonl."""
+    folder = tmp_path_factory.mktemp("fit_reference")
+    _check(_run(folder, "reference", "--reference", weights="reference.npz"), 0)
+    return folder
+
+
+def _start_from(tmp_path, fit_reference):
+    """Put the reference run's weights and epoch logs where a test's own runs write theirs."""
+    for name in ("reference.npz", "epochs.jsonl"):
+        shutil.copy(fit_reference / name, tmp_path / name)
+
+
+def _run(tmp_path, run, *args, weights="final.npz", directory=None):
     env = {
         **os.environ,
         "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -32,7 +54,7 @@ def _run(tmp_path, run, *args, weights="final.npz"):
             "-m",
             "tests.callbacks.train_until_done",
             "--directory",
-            str(tmp_path / "ckpt"),
+            directory or str(tmp_path / "ckpt"),
             "--log",
             str(tmp_path / "epochs.jsonl"),
             "--weights",
@@ -79,10 +101,10 @@ def _check(proc, returncode):
     assert proc.returncode == returncode, proc.stdout[-2000:] + proc.stderr[-4000:]
 
 
-def test_fit_killed_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exactly(tmp_path):
+def test_fit_killed_mid_epoch_at_an_epoch_boundary_and_mid_write_ends_exactly(tmp_path, fit_reference):
     # A kill before the first checkpoint leaves nothing listed: test_checkpoint_manager.py
     # reads the directory at that instant in-process, without a process to start and kill.
-    _check(_run(tmp_path, "reference", "--reference", weights="reference.npz"), 0)
+    _start_from(tmp_path, fit_reference)
     # 10 steps per epoch, a checkpoint every 4 steps (an epoch's end is saved once
     # every callback has finished that epoch), 3 newest kept.
     plan = [
@@ -130,9 +152,9 @@ def _assert_every_listed_checkpoint_is_whole(tmp_path, run):
     assert not any(n.startswith("ckpt-") and "." in n for n in _listing(tmp_path)), run
 
 
-def test_fit_killed_inside_the_rename_after_it_and_while_deleting_ends_exactly(tmp_path):
+def test_fit_killed_inside_the_rename_after_it_and_while_deleting_ends_exactly(tmp_path, fit_reference):
     """Kills in the commit rename, right after it (before rotation) and halfway through a delete."""
-    _check(_run(tmp_path, "reference", "--reference", weights="reference.npz"), 0)
+    _start_from(tmp_path, fit_reference)
     plan = [
         ("rename", ["--kill", "rename:8"]),  # ckpt-8 written, not renamed in: resumes at ckpt-4
         ("renamed", ["--kill", "renamed:16"]),  # ckpt-16 committed, ckpt-4 not yet rotated out
@@ -147,6 +169,31 @@ def test_fit_killed_inside_the_rename_after_it_and_while_deleting_ends_exactly(t
     finished = _run(tmp_path, "final")
     _check(finished, 0)
     assert _listing(tmp_path) == ["ckpt-24", "ckpt-28", "ckpt-30"]  # no leftovers
+    _assert_same_weights(tmp_path, "final.npz", "reference.npz")
+    reference = dict(_epoch_logs(tmp_path)["reference"])
+    for epoch, epoch_logs in _epoch_logs(tmp_path)["final"]:
+        _assert_epoch_logs_match(epoch_logs, reference[epoch])
+
+
+def test_fit_with_checkpoints_in_a_bucket_killed_mid_epoch_ends_exactly_with_3_committed_left(
+    tmp_path, fit_reference
+):
+    with serving_bucket("sigkill"):  # this process's AWS variables point at it, and so its children's
+        url = "s3://sigkill/run"
+        _start_from(tmp_path, fit_reference)
+        # save_freq 5, 3 kept; killed in epoch 1 (of 3, 10 steps each), after ckpt-5 and ckpt-10.
+        _check(_run(tmp_path, "mid_epoch", "--kill", "step:14", "--save-freq", "5", directory=url), KILLED)
+        finished = _run(tmp_path, "final", "--save-freq", "5", directory=url)
+        _check(finished, 0)
+        assert json.loads(finished.stdout.strip().splitlines()[-1])["resumed_epoch"] == 1
+        from keras_ext.checkpoint import _checkpoint_files as files
+
+        committed = files.list_checkpoints(url)
+        assert [step for step, _ in committed] == [20, 25, 30]
+        for _, path in committed:
+            files.read_checkpoint(path)  # whole: sizes and SHA-256 as the manifest says
+        stored = {p.split("/")[2] for p in s3_filesystem().find("sigkill/run")} - {LEASE_NAME}
+        assert stored == {"ckpt-20", "ckpt-25", "ckpt-30"}  # retention deleted the rest in the bucket
     _assert_same_weights(tmp_path, "final.npz", "reference.npz")
     reference = dict(_epoch_logs(tmp_path)["reference"])
     for epoch, epoch_logs in _epoch_logs(tmp_path)["final"]:

@@ -1,6 +1,6 @@
 """Checkpoints at a URL (issue 20, items 1 and 2): a real S3 server on 127.0.0.1, and fsspec's memory://.
 
-The S3 tests run against moto's standalone server (tests/s3_server.py),
+The S3 tests run against moto's server (tests/s3_server.py),
 reached through AWS_ENDPOINT_URL as any S3 endpoint is; the protocol's
 corner cases (a partial upload, a corrupt file, leftovers) use memory://,
 which goes through the same code and needs no server.
@@ -31,9 +31,9 @@ BUCKET = "ckpts"
 
 @pytest.fixture(scope="module")
 def s3():
-    """The server's endpoint, with this process's AWS variables pointing at it and a bucket made."""
-    with serving_bucket(BUCKET) as endpoint:
-        yield endpoint
+    """The server (an S3Server), with this process's AWS variables pointing at it and a bucket made."""
+    with serving_bucket(BUCKET) as server:
+        yield server
 
 
 @pytest.fixture
@@ -45,10 +45,11 @@ def memory_url(request):
         fs.rm(f"/{request.node.name}", recursive=True)
 
 
-def _fit(model, directory, epochs=2, crash_at=None, **manager_kwargs):
+def _fit(model, directory, epochs=2, crash_at=None, before_commit=None, **manager_kwargs):
     x, y, xv, yv = digits_arrays()
     # data=[]: arrays with shuffle=False come in the same order in every pass.
     manager = CheckpointManager(directory, **{"save_freq": 4, "max_to_keep": 2, "data": [], **manager_kwargs})
+    manager._before_commit = before_commit  # a test hook: runs before a checkpoint's commit
     callbacks = [manager] + ([CrashAtStep(crash_at)] if crash_at else [])
     try:
         model.fit(x, y, batch_size=BATCH_SIZE, epochs=epochs, shuffle=False, callbacks=callbacks, verbose=0)
@@ -83,6 +84,37 @@ def test_a_run_killed_mid_epoch_resumes_exactly_from_a_bucket(s3, uninterrupted)
     ]
 
 
+def test_a_server_that_dies_mid_upload_stops_training_and_after_its_restart_a_rerun_resumes_exactly(
+    s3, uninterrupted, monkeypatch
+):
+    monkeypatch.setattr(remote, "FIRST_BACKOFF_SECONDS", 0.05)  # the retries, quicker
+    url = f"s3://{BUCKET}/dies"
+
+    def stop_the_server(step, path):  # ckpt-12's data files are up, its manifest is not
+        if step == 12:
+            s3.stop()
+
+    model = make_model()
+    try:
+        with pytest.raises(RuntimeError, match="background checkpoint write") as raised:
+            _fit(model, url, before_commit=stop_the_server, async_write=True)
+    finally:
+        s3.start()
+    assert repr(url) in str(raised.value) and "Could not connect" in str(raised.value)
+    # Raised within 2 save intervals (save_freq 4) of the save the outage broke.
+    assert 12 < int(keras.ops.convert_to_numpy(model.optimizer.iterations)) <= 12 + 2 * 4
+    # Listing: only the two committed before the outage; ckpt-12's upload lies there, uncommitted.
+    assert [os.path.basename(p) for p in CheckpointManager(url).checkpoints] == ["ckpt-4", "ckpt-8"]
+    assert s3_filesystem().ls(f"{BUCKET}/dies/ckpt-12")
+    # Restoring: the rerun, on a new model, resumes at ckpt-8 and ends as the uninterrupted run.
+    resumed_model = make_model(seed=99)
+    resumed = _fit(resumed_model, url)
+    assert resumed.restored_from == f"{url}/ckpt-8"
+    for got, want in zip(weights(resumed_model), uninterrupted, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert [os.path.basename(p) for p in resumed.checkpoints] == ["ckpt-16", "ckpt-20"]
+
+
 def files_of_a_checkpoint():
     return [files.MANIFEST, files.STATE_JSON, files.STATE_NPZ]
 
@@ -107,7 +139,7 @@ def test_a_dead_endpoint_is_an_error_not_a_corrupt_checkpoint(s3):
         with pytest.raises(OSError, match="cannot read|Could not connect|Connect"):
             CheckpointManager.restore(make_model(seed=3), url)
     finally:
-        os.environ["AWS_ENDPOINT_URL"] = s3
+        os.environ["AWS_ENDPOINT_URL"] = s3.endpoint
         forget_s3_clients()
     # Whole and still where it was: an outage never sets a checkpoint aside.
     assert [os.path.basename(p) for p in CheckpointManager(url).checkpoints] == ["ckpt-8", "ckpt-10"]

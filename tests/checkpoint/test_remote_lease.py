@@ -62,7 +62,7 @@ def _tiny_data():
 
 
 def test_a_second_process_is_refused_naming_the_first_on_a_real_s3_server():
-    with serving_bucket(BUCKET) as endpoint:
+    with serving_bucket(BUCKET) as server:
         url = f"s3://{BUCKET}/run"
         manager = CheckpointManager(url)
         record = _lease(url)
@@ -72,7 +72,7 @@ def test_a_second_process_is_refused_naming_the_first_on_a_real_s3_server():
             from keras_ext.callbacks import CheckpointManager
             CheckpointManager({url!r})
             """,
-            env={"AWS_ENDPOINT_URL": endpoint},
+            env={"AWS_ENDPOINT_URL": server.endpoint},
             check=False,
         )
         assert proc.returncode != 0

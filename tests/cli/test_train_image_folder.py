@@ -1,5 +1,9 @@
 """`keras-ext train --dataset DIR` on a folder of class subfolders of PNG images, and a SIGKILL there.
 
+The SIGKILL test keeps its checkpoints in a bucket of a real S3 server on
+127.0.0.1 (tests/s3_server.py): one killed run covers both the image
+folder's resume and `--checkpoint-dir s3://...` from the command line.
+
 Three classes of 8x8 grayscale images whose brightness tells them apart.
 The reference for the resume is the same command run once without
 checkpoints (checkpointing changes nothing, tests/cli/test_train_checkpoints_change_nothing.py).
@@ -10,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -17,7 +22,10 @@ import pytest
 from PIL import Image
 
 from keras_ext._io import read_keras_ext_metadata
+from keras_ext.checkpoint import _checkpoint_files as files
 from keras_ext.cli.main import main
+from tests.s3_server import client_environment
+from tests.s3_server import serving_bucket
 from tests.subprocess_utils import start_until
 
 pytestmark = pytest.mark.tensorflow_only
@@ -60,7 +68,8 @@ def test_image_size_is_refused_for_another_kind_of_dataset(tmp_path, capsys):
     assert "--image-size applies to a folder of class subfolders of images" in capsys.readouterr().err
 
 
-def test_sigkill_mid_epoch_on_an_image_folder_then_a_rerun_ends_as_one_run(folder, tmp_path):
+def test_sigkill_mid_epoch_with_checkpoints_in_a_bucket_then_a_rerun_ends_as_one_run(folder, tmp_path):
+    """The image folder's (seed, epoch) order, and `--checkpoint-dir s3://...` on a real S3 server."""
     epochs, save_freq = 20, 3  # 48 training images: 6 batches an epoch, checkpoints mid-epoch
 
     def command(output, *extra):  # a fresh process, deterministic ops, as the reference's
@@ -75,29 +84,28 @@ def test_sigkill_mid_epoch_on_an_image_folder_then_a_rerun_ends_as_one_run(folde
     )
     assert once.returncode == 0, once.stderr[-3000:]
 
-    ckpt = tmp_path / "ckpt"
-    command = command(
-        tmp_path / "resumed",
-        "--epochs",
-        str(epochs),
-        "--checkpoint-dir",
-        str(ckpt),
-        "--save-freq",
-        str(save_freq),
-    )
+    with serving_bucket("cli-sigkill") as server:
+        env = {**ENV, **client_environment(server.endpoint)}
+        url = "s3://cli-sigkill/run"
+        command = command(
+            tmp_path / "resumed",
+            *("--epochs", str(epochs), "--checkpoint-dir", url, "--save-freq", str(save_freq)),
+        )
 
-    def mid_run():  # a checkpoint of epoch 2 or later is committed
-        return ckpt.is_dir() and any(n.startswith("ckpt-") and int(n[5:]) >= 9 for n in os.listdir(ckpt))
+        def mid_run():  # a checkpoint of epoch 2 or later is committed
+            time.sleep(0.2)  # each look is a listing of the bucket
+            return any(step >= 9 for step, _ in files.list_checkpoints(url))
 
-    proc = start_until(command, mid_run, "no checkpoint of step 9 or later", cwd=ROOT, env=ENV)
-    os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL
-    proc.stderr.close()
-    assert not (tmp_path / "resumed" / "model.keras").exists()
+        proc = start_until(command, mid_run, "no checkpoint of step 9 or later", cwd=ROOT, env=env)
+        os.killpg(proc.pid, signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL
+        proc.stderr.close()
+        assert not (tmp_path / "resumed" / "model.keras").exists()
 
-    rerun = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "resumed from" in rerun.stdout
+        rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        assert f"resumed from {url}/ckpt-" in rerun.stdout
+        assert not os.path.exists(ROOT + "/s3:")  # not a local folder named after the scheme
     resumed = keras.saving.load_model(tmp_path / "resumed" / "model.keras")
     once = keras.saving.load_model(tmp_path / "once" / "model.keras")
     for a, b in zip(resumed.weights, once.weights, strict=True):

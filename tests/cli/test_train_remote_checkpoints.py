@@ -21,8 +21,8 @@ BUCKET = "cli-ckpts"
 
 @pytest.fixture(scope="module")
 def s3():
-    with serving_bucket(BUCKET) as endpoint:
-        yield endpoint
+    with serving_bucket(BUCKET) as server:
+        yield server
 
 
 @pytest.fixture
