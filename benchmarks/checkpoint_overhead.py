@@ -6,6 +6,8 @@ Runs, in one process on the same data and the same (already traced) model:
     noop    model.fit with a callback whose on_train_batch_end does nothing
     sync    model.fit with CheckpointManager(save_freq=20, max_to_keep=3)
     async   the same with async_write=True
+    async-s3  (with --s3) async, to a bucket of moto's S3 server on 127.0.0.1 (issue 20: a
+            remote async write must not block the training thread longer than a local one)
 
 The variants are interleaved (and their order rotated) for `--repeats`
 rounds so that load from other processes hits all of them alike; the median
@@ -17,7 +19,7 @@ Keras 3 dispatches the batch-end callbacks (History, progress bar) to a
 thread pool after every step; any such callback (CheckpointManager
 included) turns that off. `ratio_to_noop` is the cost of checkpointing alone.
 
-    python benchmarks/checkpoint_overhead.py [--epochs 3] [--repeats 5] [--json out.json]
+    python benchmarks/checkpoint_overhead.py [--epochs 3] [--repeats 5] [--s3] [--json out.json]
 """
 
 import argparse
@@ -51,7 +53,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--save-freq", type=int, default=20)
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--s3", action="store_true", help="add async-s3 (needs the dev extra: moto, s3fs)")
     args = parser.parse_args(argv)
+    if args.s3:
+        _serve_a_bucket("bench")
 
     import keras
     import tensorflow as tf
@@ -109,14 +114,16 @@ def main(argv=None):
         if variant == "noop":
             return [Noop()]
         directory = os.path.join(scratch, f"{variant}-{round_index}")
+        if variant == "async-s3":
+            directory = f"s3://bench/{variant}-{round_index}"
         return [
             TimedCheckpointManager(
-                directory, save_freq=args.save_freq, max_to_keep=3, async_write=variant == "async"
+                directory, save_freq=args.save_freq, max_to_keep=3, async_write=variant.startswith("async")
             )
         ]
 
-    variants = ["bare", "noop", "sync", "async"]
-    managed = ["sync", "async"]
+    variants = ["bare", "noop", "sync", "async"] + (["async-s3"] if args.s3 else [])
+    managed = [v for v in variants if v not in ("bare", "noop")]
     rates = {v: [] for v in variants}
     cpu_rates = {v: [] for v in variants}
     blocked_per_step = {v: [] for v in managed}
@@ -139,11 +146,13 @@ def main(argv=None):
                     blocked_per_step[variant].append(cbs[0].blocked / steps)
                     blocked_per_save[variant].append(cbs[0].in_saves / cbs[0].saves)
                     end_wait[variant].append(cbs[0].at_end)
-                    sizes.append(
-                        sum(
-                            os.path.getsize(os.path.join(cbs[0].latest, f)) for f in os.listdir(cbs[0].latest)
+                    if variant != "async-s3":
+                        sizes.append(
+                            sum(
+                                os.path.getsize(os.path.join(cbs[0].latest, f))
+                                for f in os.listdir(cbs[0].latest)
+                            )
                         )
-                    )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     load_after = os.getloadavg()
@@ -211,10 +220,26 @@ def main(argv=None):
         f"\nimplied by blocking: sync {result['ratio_implied_by_blocking']['sync']:.3f}x | async "
         f"{result['ratio_implied_by_blocking']['async']:.3f}x"
     )
+    if args.s3:
+        ms = result["blocked_ms_per_save"]
+        print(f"training thread blocked per save: async {ms['async']} ms | async-s3 {ms['async-s3']} ms")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)
     return 0
+
+
+def _serve_a_bucket(bucket):
+    """moto's S3 server on 127.0.0.1 (the tests' own, tests/s3_server.py), this process pointed at it."""
+    from tests.s3_server import S3Server
+    from tests.s3_server import client_environment
+    from tests.s3_server import s3_filesystem
+
+    server = S3Server()
+    server.start()
+    os.environ.update(client_environment(server.endpoint))
+    s3_filesystem().mkdir(bucket)
+    return server
 
 
 if __name__ == "__main__":

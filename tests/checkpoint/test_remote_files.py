@@ -7,6 +7,7 @@ which goes through the same code and needs no server.
 """
 
 import os
+import threading
 
 import fsspec
 import keras
@@ -322,3 +323,33 @@ def test_an_upload_that_keeps_failing_reaches_the_training_thread_and_the_newest
     assert f"{memory_url}/ckpt-4, stays the resume point" in message
     monkeypatch.undo()
     assert [os.path.basename(p) for p in CheckpointManager(memory_url).checkpoints] == ["ckpt-4"]
+
+
+def test_an_async_upload_runs_beside_training_and_never_holds_the_training_thread(memory_url):
+    """The upload of ckpt-4 waits until training has gone 3 steps past it: on the training thread, it never would."""
+    past_the_save = threading.Event()
+    upload_waited = []
+
+    def hold_the_upload(step, path):  # ckpt-4's files are staged, its commit waits for training
+        if step == 4:
+            upload_waited.append(past_the_save.wait(timeout=60))
+
+    class SeeTheTrainingGoOn(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) == 7:
+                past_the_save.set()
+
+    x, y, _, _ = digits_arrays()
+    manager = CheckpointManager(memory_url, save_freq=4, max_to_keep=2, data=[], async_write=True)
+    manager._before_commit = hold_the_upload
+    make_model().fit(
+        x,
+        y,
+        batch_size=BATCH_SIZE,
+        epochs=1,
+        shuffle=False,
+        callbacks=[SeeTheTrainingGoOn(), manager],
+        verbose=0,
+    )
+    assert upload_waited == [True]  # the training thread reached step 7 while ckpt-4 was uploading
+    assert [os.path.basename(p) for p in manager.checkpoints] == ["ckpt-8", "ckpt-10"]
