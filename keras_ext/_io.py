@@ -1,39 +1,10 @@
-"""Atomic file writes (temporary name in the same folder, then `os.replace`) and tolerant JSON reads."""
+"""A `.keras` file written atomically, with keras_ext's metadata in it (text and JSON: `keras_ext_cli.files`)."""
 
 import json
-import os
-import uuid
+
+from keras_ext_cli.files import write_atomically
 
 METADATA_JSON = "metadata.json"  # inside a .keras zip, beside config.json and the weights
-
-
-def _temporary_path(path):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    # A unique name per writer: processes sharing a folder never collide. The
-    # name keeps the file's extension, which `model.save` insists on.
-    return os.path.join(directory, f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{os.path.basename(path)}")
-
-
-def _write_atomically(path, write):
-    """Call `write(tmp)`, then rename tmp over `path`; a crash leaves the old file or none."""
-    tmp = _temporary_path(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_text_atomically(path, text):
-    """Write `text` to `path` so a reader sees the old file or the new one, never half of one."""
-
-    def write(tmp):
-        with open(tmp, "w", newline="") as f:
-            f.write(text)
-
-    _write_atomically(path, write)
 
 
 def save_model_atomically(model, path, metadata=None):
@@ -49,7 +20,7 @@ def save_model_atomically(model, path, metadata=None):
         if metadata is not None:
             _add_metadata(tmp, metadata)
 
-    _write_atomically(path, write)
+    write_atomically(path, write)
 
 
 def _add_metadata(keras_file, metadata):
@@ -71,16 +42,3 @@ def read_keras_ext_metadata(keras_file):
 
     with zipfile.ZipFile(keras_file) as source:
         return json.loads(source.read(METADATA_JSON)).get("keras_ext", {})
-
-
-def write_json_atomically(path, obj):
-    write_text_atomically(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
-
-
-def read_json(path):
-    """Return the JSON in `path`, or None when it does not exist."""
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None

@@ -66,7 +66,14 @@ def build_parser():
 
 
 def run_command(args):
-    """Run the parsed command: `keras_ext.cli.<command>.run(args)` (this imports keras_ext, and Keras)."""
+    """Run the parsed command: `keras_ext.cli.<command>.run(args)` (this imports keras_ext, and Keras).
+
+    A parser module's `check_before_keras(args)`, where it has one, runs first:
+    what it refuses is refused without the backend's start-up.
+    """
+    check = getattr(importlib.import_module(f"keras_ext_cli.{args.command}"), "check_before_keras", None)
+    if check is not None:
+        check(args)
     return importlib.import_module(f"keras_ext.cli.{args.command}").run(args)
 
 

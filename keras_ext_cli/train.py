@@ -3,6 +3,7 @@
 import argparse
 import os
 
+from keras_ext_cli import directory_lock
 from keras_ext_cli._choices import MODEL_NAMES as MODELS
 from keras_ext_cli._choices import STRATEGY_NAMES
 from keras_ext_cli.arg_types import add_verbose_argument
@@ -15,6 +16,7 @@ from keras_ext_cli.arg_types import unit_rate
 from keras_ext_cli.defaults import DECAY_RATE
 from keras_ext_cli.defaults import DECAY_STEPS
 from keras_ext_cli.defaults import TRAIN_DEFAULTS
+from keras_ext_cli.errors import UsageError
 
 
 def add_parser(subparsers):
@@ -178,3 +180,23 @@ def _checkpoint_dir(text):
 
 _save_freq = positive_int_or("epoch")
 _max_to_keep = positive_int_or("all")
+
+
+def check_before_keras(args):
+    """Refuse a local --checkpoint-dir another live process writes, before Keras and its backend start.
+
+    A second run would otherwise be refused only once its CheckpointManager is
+    made, after the backend's start-up (5 to 25 s). This is a look, not the
+    hold: the run's CheckpointManager takes the lock itself (and refuses a
+    process that took it in between). A URL's lease, and a job of several
+    processes (only the chief takes the lock), are left to it.
+    """
+    directory = args.checkpoint_dir
+    if directory is None or "://" in directory or args.strategy == "multiworker":
+        return
+    try:
+        holder = directory_lock.holder_if_held(directory)
+    except OSError:
+        return  # the CheckpointManager says what is wrong with the directory
+    if holder is not None:
+        raise UsageError(directory_lock.checkpoint_directory_busy(directory, holder))

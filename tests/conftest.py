@@ -16,6 +16,22 @@ if os.environ.get("KERAS_BACKEND") == "jax":
         ).strip()
     os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")
 
+# JAX's persistent compilation cache, shared by every process of one test run (the xdist
+# workers and the processes the tests start inherit it): the tests build the same small
+# models again and again, and XLA compiles each program once instead of once per test
+# (tests/callbacks/test_checkpoint_manager.py on JAX: 68 s without, 22 s with, on a
+# 2-core CPU). Only compilation is cached: tracing, and so every retrace a test counts,
+# still happens. A directory set by the caller is kept.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid())
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = os.path.join(
+        tempfile.gettempdir(), f"keras_ext-jax-cache-{run}"
+    )
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
 

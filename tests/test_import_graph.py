@@ -1,10 +1,11 @@
 """The training loop stays a training loop: the benchmark harness lives in `keras_ext.benchmarking`;
-the console script's front, `keras_ext_cli`, imports the standard library only.
+the console script's front, `keras_ext_cli`, imports the standard library (and filelock) only.
 
 `keras_ext.benchmarking` may import `keras_ext.training`, never the other
 way; only the command line imports the harness. `keras_ext_cli` (`main`, the
-parsers, the defaults) may be imported by keras_ext, never the other way, so
-`keras-ext --help` starts no backend. Read from the source with `ast`, so a
+parsers, the defaults, the directory lock) may be imported by keras_ext, never
+the other way, so `keras-ext --help`, and a refusal of a checkpoint directory in
+use, start no backend. Read from the source with `ast`, so a
 lazy import inside a function counts too.
 """
 
@@ -65,12 +66,13 @@ def test_only_the_command_line_imports_the_harness():
     assert not _offenders(outside, ("keras_ext.benchmarking",))
 
 
-def test_the_console_script_s_front_imports_the_standard_library_only():
+def test_the_console_script_s_front_imports_the_standard_library_and_filelock_only():
     # importlib.import_module("keras_ext.cli.<command>") in main is the one way in, after parsing.
+    # filelock (pure Python, no backend) is the directory lock's.
     paths = list(_modules(CLI_FRONT))
     assert os.path.join("keras_ext_cli", "main.py") in paths
     imported = {name.split(".")[0] for path in paths for name in _imports(path)}
-    assert imported - {"keras_ext_cli"} <= set(sys.stdlib_module_names), imported
+    assert imported - {"keras_ext_cli", "filelock"} <= set(sys.stdlib_module_names), imported
 
 
 def test_the_check_sees_lazy_and_from_imports(tmp_path):

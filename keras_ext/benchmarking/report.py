@@ -3,9 +3,9 @@
 import json
 import os
 
-from keras_ext._io import write_text_atomically
 from keras_ext.benchmarking.chart import draw_chart
 from keras_ext.benchmarking.figures import ratios
+from keras_ext_cli.files import write_text_atomically
 
 
 def format_table(results):

@@ -30,10 +30,10 @@ import socket
 import threading
 import time
 
-from keras_ext._directory_lock import DirectoryBusy
-from keras_ext._directory_lock import describe_holder
 from keras_ext.checkpoint import _locations as locations
 from keras_ext.checkpoint import _remote_files as remote
+from keras_ext_cli.directory_lock import DirectoryBusy
+from keras_ext_cli.directory_lock import describe_holder
 
 LEASE_NAME = ".keras_ext-writer.json"
 DEFAULT_LEASE_SECONDS = 60.0
@@ -49,7 +49,7 @@ def lease_seconds():
 
 
 class RemoteLease:
-    """The lease of one checkpoint URL, as `_directory_lock.ProcessShared` drives a lock: acquire, release."""
+    """The lease of one checkpoint URL, as `directory_lock.ProcessShared` drives a lock: acquire, release."""
 
     def __init__(self, url):
         self.url = url

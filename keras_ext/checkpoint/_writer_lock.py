@@ -1,6 +1,6 @@
 """One writer per checkpoint directory: CheckpointManager's and Checkpointer's share of the directory lock.
 
-The lock (`keras_ext._directory_lock`) is an operating-system file lock on
+The lock (`keras_ext_cli.directory_lock`) is an operating-system file lock on
 `PARENT/.NAME.lock` beside the checkpoint directory `PARENT/NAME`, with the
 holder's pid, host and start time in `PARENT/.NAME.lock.json`. Beside, not
 in it: nothing in the directory may be mistaken for a checkpoint or left
@@ -21,19 +21,19 @@ a writer takes it: in a job of several processes, the chief. A checkpoint direct
 import warnings
 import weakref
 
-from keras_ext import _directory_lock
 from keras_ext.checkpoint import _locations as locations
 from keras_ext.checkpoint import _remote_files as remote
 from keras_ext.checkpoint import _remote_lease as lease
+from keras_ext_cli import directory_lock
 
 
 class CheckpointDirectoryBusyError(ValueError):
     """Another live process writes checkpoints to this directory (its pid and host are in the message)."""
 
 
-_PROCESS = _directory_lock.ProcessShared()
+_PROCESS = directory_lock.ProcessShared()
 # At a URL: a lease object in the store (`_remote_lease`), shared the same way.
-_LEASES = _directory_lock.ProcessShared(make_lock=lease.RemoteLease, key=lambda url: url)
+_LEASES = directory_lock.ProcessShared(make_lock=lease.RemoteLease, key=lambda url: url)
 
 
 def check_still_held(directory):
@@ -47,7 +47,7 @@ def check_still_held(directory):
         return
     try:
         held.check()
-    except _directory_lock.DirectoryBusy as e:
+    except directory_lock.DirectoryBusy as e:
         raise CheckpointDirectoryBusyError(
             f"checkpoint directory {directory!r}: {e}; not writing this checkpoint, so as not to write "
             "beside the new holder"
@@ -72,16 +72,14 @@ class WriterLock:
         shared = _LEASES if locations.is_url(self.directory) else _PROCESS
         try:
             key = shared.acquire(self.directory)
-        except _directory_lock.DirectoryBusy as e:
+        except directory_lock.DirectoryBusy as e:
+            lease_note = (
+                f" (or for its lease to run out, {lease.lease_seconds():g} s after its last renewal)"
+                if shared is _LEASES
+                else ""
+            )
             raise CheckpointDirectoryBusyError(
-                f"checkpoint directory {self.directory!r} is in use: {_directory_lock.describe_holder(e.holder)} "
-                "writes its checkpoints; one process writes a directory at a time: wait for it to end"
-                + (
-                    f" (or for its lease to run out, {lease.lease_seconds():g} s after its last renewal)"
-                    if shared is _LEASES
-                    else ""
-                )
-                + ", or use another directory"
+                directory_lock.checkpoint_directory_busy(self.directory, e.holder, lease_note)
             ) from None
         except remote.StorageError:
             raise  # a store that cannot be reached: no lease, and no checkpoint either

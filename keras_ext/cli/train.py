@@ -272,8 +272,8 @@ def train_and_evaluate(args, setup, model, dataset, callbacks):
 def write_outputs(args, setup, model, history, results, manager, timing, backend, class_names=None):
     """model.keras, metrics.json and history.png in --output (the chief only)."""
     from keras_ext._io import save_model_atomically
-    from keras_ext._io import write_json_atomically
     from keras_ext._keras_internals import print_msg
+    from keras_ext_cli.files import write_json_atomically
 
     model_path = os.path.join(args.output, "model.keras")
     class_names = None if class_names is None else list(class_names)

@@ -2,7 +2,7 @@
 
 Two tuners on one project each run every trial and overwrite each other's
 files (keras-tuner has no guard). `hold_project` takes an exclusive lock
-(`keras_ext._directory_lock`) on `DIRECTORY/.PROJECT.lock`, beside the
+(`keras_ext_cli.directory_lock`) on `DIRECTORY/.PROJECT.lock`, beside the
 project directory (`overwrite=True` deletes the project directory), with
 the holder's pid, host and start time in `DIRECTORY/.PROJECT.lock.json`.
 The operating system drops it when its process ends, so a killed search
@@ -12,7 +12,7 @@ never blocks the next.
 import contextlib
 import os
 
-from keras_ext import _directory_lock
+from keras_ext_cli import directory_lock
 
 
 class ProjectBusyError(RuntimeError):
@@ -23,10 +23,10 @@ class ProjectBusyError(RuntimeError):
 def hold_project(directory, project_name):
     """Hold the project's lock for the duration of the block; raise ProjectBusyError at once if taken."""
     project = os.path.join(os.fspath(directory), project_name)
-    lock = _directory_lock.DirectoryLock(project)
+    lock = directory_lock.DirectoryLock(project)
     try:
         lock.acquire()
-    except _directory_lock.DirectoryBusy as e:
+    except directory_lock.DirectoryBusy as e:
         raise ProjectBusyError(_busy_message(project, e.holder)) from None
     try:
         yield
@@ -36,6 +36,6 @@ def hold_project(directory, project_name):
 
 def _busy_message(project, holder):
     return (
-        f"project {project} is being searched by {_directory_lock.describe_holder(holder)}; wait for it "
+        f"project {project} is being searched by {directory_lock.describe_holder(holder)}; wait for it "
         "to finish or use another project name or directory (to share one search, run a chief and workers)"
     )

@@ -15,8 +15,8 @@ not checked. Its next run writes the record.
 
 import os
 
-from keras_ext._io import read_json
-from keras_ext._io import write_json_atomically
+from keras_ext_cli.files import read_json
+from keras_ext_cli.files import write_json_atomically
 
 FILE_NAME = "search.json"
 

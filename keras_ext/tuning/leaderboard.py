@@ -4,9 +4,9 @@ import csv
 import io
 import math
 
-from keras_ext._io import write_json_atomically
-from keras_ext._io import write_text_atomically
 from keras_ext.tuning.trial_history import TrialHistory
+from keras_ext_cli.files import write_json_atomically
+from keras_ext_cli.files import write_text_atomically
 
 FIXED_COLUMNS = (
     "rank",

@@ -7,8 +7,8 @@ import time
 import keras
 import numpy as np
 
-from keras_ext._io import read_json
-from keras_ext._io import write_json_atomically
+from keras_ext_cli.files import read_json
+from keras_ext_cli.files import write_json_atomically
 
 FILE_NAME = "epochs.json"
 

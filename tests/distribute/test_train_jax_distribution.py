@@ -3,8 +3,8 @@
 One process with two CPU devices (`--strategy mirrored`) and two processes of
 one device each on 127.0.0.1 (`--strategy multiworker`, KERAS_DISTRIBUTION_*)
 split the same global batches over two replicas, so they must end with the
-same weights, also when the two processes stop after epoch 1 and a rerun
-resumes from the chief's checkpoint. Every worker is started through `cluster_processes.started`,
+same weights, also when one of the two processes is killed mid-run and a
+rerun of both resumes from the chief's checkpoint. Every worker is started through `cluster_processes.started`,
 which kills whatever is left when the test ends.
 """
 
@@ -52,16 +52,20 @@ def _distribution(output):
         return json.load(f)["distribution"]
 
 
-@pytest.mark.skipif(not tensorflow_available(), reason="multi-process JAX shards its data with tf.data")
-def test_two_processes_train_and_resume_as_two_devices_train_and_only_process_0_writes(
-    tmp_path,
-    small_npz,  # noqa: F811
-):
-    mirrored = tmp_path / "mirrored"
-    command = _command(small_npz, mirrored, "mirrored", "--checkpoint-dir", str(tmp_path / "ckpt-mirrored"))
+@pytest.fixture(scope="module")
+def mirrored(tmp_path_factory, small_npz):  # noqa: F811
+    """One process with two devices, 3 epochs, checkpointing: the reference of the two-process runs."""
+    root = tmp_path_factory.mktemp("mirrored")
+    command = _command(
+        small_npz, root / "out", "mirrored", "--epochs", "3", "--checkpoint-dir", str(root / "ckpt")
+    )
     with cluster.started([command], [_jax_env(XLA_FLAGS=TWO_CPU_DEVICES)]) as procs:
         [(status, output)] = cluster.finish(procs, timeout=300)
     assert status == 0, output[-3000:]
+    return root / "out"
+
+
+def test_one_process_with_two_devices_trains_under_data_parallel(mirrored):
     assert _distribution(mirrored) == {
         "backend": "jax",
         "requested": "mirrored",
@@ -69,35 +73,6 @@ def test_two_processes_train_and_resume_as_two_devices_train_and_only_process_0_
         "replicas": 2,
         "processes": 1,
     }
-
-    # Two processes: epoch 1, then a rerun that resumes from the chief's checkpoint for epoch 2.
-    outputs = [tmp_path / "out-0", tmp_path / "out-1"]
-    for epochs in ("1", "2"):
-        commands = [
-            _command(
-                small_npz, out, "multiworker", "--epochs", epochs, "--checkpoint-dir", str(tmp_path / "ckpt")
-            )
-            for out in outputs
-        ]
-        envs = [{**_jax_env(), **env} for env in cluster.keras_distribution_envs(2)]
-        with cluster.started(commands, envs) as procs:
-            results = cluster.finish(procs, timeout=300)
-        for status, output in results:
-            assert status == 0, output[-3000:]
-    assert all("resumed from" in output for _, output in results)
-    assert sorted(os.listdir(outputs[0])) == ["history.png", "logs", "metrics.json", "model.keras"]
-    assert not outputs[1].exists(), "process 1 wrote to its --output"
-    assert _distribution(outputs[0]) == {
-        "backend": "jax",
-        "requested": "multiworker",
-        "strategy": "DataParallel",
-        "replicas": 2,
-        "processes": 2,
-    }
-    for got, want in zip(
-        _model_weights(outputs[0] / "model.keras"), _model_weights(mirrored / "model.keras"), strict=True
-    ):
-        np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 def test_a_batch_the_devices_cannot_split_evenly_is_a_usage_error(tmp_path, small_npz):  # noqa: F811
@@ -113,7 +88,14 @@ def test_a_batch_the_devices_cannot_split_evenly_is_a_usage_error(tmp_path, smal
 
 
 @pytest.mark.skipif(not tensorflow_available(), reason="multi-process JAX shards its data with tf.data")
-def test_a_lost_jax_process_stops_the_other_and_a_rerun_resumes(tmp_path, small_npz):  # noqa: F811
+def test_a_lost_jax_process_stops_the_other_and_the_rerun_ends_as_two_devices_do(
+    tmp_path,
+    small_npz,  # noqa: F811
+    mirrored,
+):
+    """SIGKILL process 1 in epoch 2: process 0 gives up within the bound; the rerun of both resumes
+    from the chief's checkpoint, only process 0 writes, and the weights are those of one process
+    with two devices trained without a stop (`mirrored`)."""
     from tests.distribute.test_train_multiworker import LOST_PEER_LIMIT_S
     from tests.distribute.test_train_multiworker import _wait_for
 
@@ -154,3 +136,16 @@ def test_a_lost_jax_process_stops_the_other_and_a_rerun_resumes(tmp_path, small_
         assert status == 0, output[-3000:]
     assert "resumed from" in results[0][1]
     assert json.loads((outputs[0] / "metrics.json").read_text())["history_epochs"][-1] == 2
+    assert sorted(os.listdir(outputs[0])) == ["history.png", "logs", "metrics.json", "model.keras"]
+    assert not outputs[1].exists(), "process 1 wrote to its --output"
+    assert _distribution(outputs[0]) == {
+        "backend": "jax",
+        "requested": "multiworker",
+        "strategy": "DataParallel",
+        "replicas": 2,
+        "processes": 2,
+    }
+    for got, want in zip(
+        _model_weights(outputs[0] / "model.keras"), _model_weights(mirrored / "model.keras"), strict=True
+    ):
+        np.testing.assert_allclose(got, want, atol=1e-5)

@@ -75,10 +75,17 @@ def _model_weights(path):
         return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
 
 
-def test_two_workers_train_and_only_the_chief_writes(tmp_path, small_npz):
-    outputs = [tmp_path / "out-0", tmp_path / "out-1"]
-    with cluster.started(_train_commands(small_npz, outputs), _worker_envs()) as procs:
-        results = cluster.finish(procs, timeout=300)
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory, small_npz):
+    """One uninterrupted run of two workers: [(status, output)] and the two --output folders."""
+    root = tmp_path_factory.mktemp("two-workers")
+    outputs = [root / "out-0", root / "out-1"]
+    with cluster.started(_train_commands(small_npz, outputs, "--seed", "3"), _worker_envs()) as procs:
+        return cluster.finish(procs, timeout=300), outputs
+
+
+def test_two_workers_train_and_only_the_chief_writes(two_workers):
+    results, outputs = two_workers
     for status, output in results:
         assert status == 0, output[-3000:]
     assert sorted(os.listdir(outputs[0])) == ["history.png", "logs", "metrics.json", "model.keras"]
@@ -109,16 +116,13 @@ def _wait_for(proc, text, timeout):
     raise AssertionError(f"{text!r} not seen within {timeout} s:\n{''.join(seen)[-3000:]}")
 
 
-def test_lost_worker_stops_the_other_and_a_rerun_resumes_exactly(tmp_path, small_npz):
+def test_lost_worker_stops_the_other_and_a_rerun_resumes_exactly(tmp_path, small_npz, two_workers):
     """SIGKILL worker 1 in epoch 2: worker 0 fails within the bound, naming the peer; rerunning
-    both finishes with the weights of an uninterrupted two-worker run."""
+    both finishes with the weights of the uninterrupted two-worker run (the `two_workers` fixture)."""
     ckpt = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--save-freq", "3", "--verbose", "2"]
-    reference = tmp_path / "reference"
-    with cluster.started(
-        _train_commands(small_npz, [reference, tmp_path / "ref-1"], "--seed", "3"), _worker_envs()
-    ) as procs:
-        for status, output in cluster.finish(procs, timeout=300):
-            assert status == 0, output[-3000:]
+    results, (reference, _) = two_workers
+    for status, output in results:
+        assert status == 0, output[-3000:]
 
     outputs = [tmp_path / "out-0", tmp_path / "out-1"]
     commands = _train_commands(small_npz, outputs, "--seed", "3", *ckpt)

@@ -1,7 +1,10 @@
 """One writer per directory: an operating-system file lock beside the directory, naming its holder.
 
 Used by `keras-ext tune` (one search per keras-tuner project) and by
-`CheckpointManager` / `Checkpointer` (one writer per checkpoint directory).
+`CheckpointManager` / `Checkpointer` (one writer per checkpoint directory),
+and by `keras-ext train` before Keras starts (`holder_if_held`), to refuse a
+checkpoint directory in use in a second. It imports no Keras: it lives in
+`keras_ext_cli` so that the command line can use it before the backend starts.
 `DirectoryLock(path)` takes an exclusive `filelock` lock on
 `PARENT/.NAME.lock`, where `path` is `PARENT/NAME`; the operating system
 drops it when its process ends, however it ends, so a killed holder never
@@ -22,8 +25,8 @@ import time
 
 import filelock
 
-from keras_ext._io import read_json
-from keras_ext._io import write_json_atomically
+from keras_ext_cli.files import read_json
+from keras_ext_cli.files import write_json_atomically
 
 
 class DirectoryBusy(Exception):
@@ -107,6 +110,34 @@ def describe_holder(holder):
         return "another process (it has not recorded its pid yet)"
     since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("started", 0)))
     return f"pid {holder.get('pid')} on host {holder.get('host')} (since {since})"
+
+
+def checkpoint_directory_busy(directory, holder, lease_note=""):
+    """The one-line refusal of a checkpoint directory another process writes (the library's and the CLI's)."""
+    return (
+        f"checkpoint directory {directory!r} is in use: {describe_holder(holder)} writes its checkpoints; "
+        f"one process writes a directory at a time: wait for it to end{lease_note}, or use another directory"
+    )
+
+
+def holder_if_held(path):
+    """The holder's record if another live process holds `path`'s lock, else None; makes no lock file.
+
+    A look before the real hold (taken later, by the writer itself): a path
+    never locked has no lock file, and none is made here.
+    """
+    lock_file, _ = lock_paths(path)
+    if not os.path.exists(lock_file):
+        return None
+    lock = DirectoryLock(path)
+    try:
+        lock.acquire()
+    except DirectoryBusy as e:
+        if e.holder and e.holder.get("pid") == os.getpid() and e.holder.get("host") == socket.gethostname():
+            return None  # this process holds it already (its writers share one hold)
+        return e.holder or {}
+    lock.release()
+    return None
 
 
 class ProcessShared:
