@@ -53,26 +53,32 @@ def _update_metrics(model, loss_tracker, metric_vars, loss, x, y, y_pred, sample
 class JaxSteps:
     """The Trainer's train, test and predict steps on JAX, each a named method on NumPy batches.
 
-    There is no multi-step program: with `steps_per_execution` the Trainer
-    calls the jitted step once per batch, as Keras's JAX `fit` does. On CPU
-    one XLA program of several steps ran slower than the same steps called
-    one by one (SimpleCNN, batch 32: about 2x slower unrolled, 10x slower
-    as a `jax.lax.scan`).
+    With `steps_per_execution=N` one execution's same-shaped batches are
+    stacked along a new first axis and trained by one compiled program, a
+    `jax.lax.scan` of the one-batch step over the stack (`train_stacked`):
+    one dispatch for N steps, where a step's own work is small next to the
+    cost of launching it. The step is the same function, so dropout seeds,
+    BatchNormalization statistics, sample and class weights and the metrics
+    go through the scan exactly as through N calls. The uneven last batch
+    runs alone (`Trainer._train_chunk`). Under a `keras.distribution`, and
+    in eager mode, each batch keeps a call of its own.
     """
 
-    # One execution's batches are trained one call each (see above), and there is
+    # One execution's same-shaped batches are stacked and trained in one program; there is
     # no iterator to pull from inside a program.
-    stacks_batches = False
+    stacks_batches = True
     pulls_from_iterator = False
 
     def __init__(self, model, loss_tracker, mode="graph"):
         """`mode="eager"` runs the steps without `jax.jit`; "graph" and "xla" jit them."""
         self.model = model
+        self._eager = mode == "eager"
         train, test, predict = _step_functions(model, loss_tracker)
-        if mode != "eager":
+        chunk = _scanned(train)
+        if not self._eager:
             train, test = jax.jit(train, donate_argnums=0), jax.jit(test, donate_argnums=0)
-            predict = jax.jit(predict)
-        self._train, self._test, self._predict = train, test, predict
+            predict, chunk = jax.jit(predict), jax.jit(chunk, donate_argnums=0)
+        self._train, self._test, self._predict, self._chunk = train, test, predict, chunk
         self._state = model_state(model)
         self._test_state = None
 
@@ -84,6 +90,20 @@ class JaxSteps:
     def train(self, x, y, sample_weight, need_logs=True):
         """Train on one batch; return its logs (JAX computes them anyway)."""
         logs, self._state = self._train(self._state, *_batch(x, y, sample_weight))
+        publish_state(self.model, self._state)
+        return logs
+
+    def train_stacked(self, batches, need_logs=True):
+        """Train on same-shaped batches in one compiled `lax.scan`; return the last step's logs."""
+        if self._eager or keras.distribution.distribution() is not None:
+            # Eager: step by step by definition. A distribution places each batch over the
+            # devices along its first axis, which a stack's first axis is not.
+            logs = None
+            for batch in batches:
+                logs = self.train(*batch)
+            return logs
+        stacked = tuple(_stack([batch[i] for batch in batches]) for i in range(3))
+        logs, self._state = self._chunk(self._state, *stacked)
         publish_state(self.model, self._state)
         return logs
 
@@ -133,6 +153,27 @@ class JaxSteps:
 
 def _to_numpy(value):
     return None if value is None else np.asarray(value)
+
+
+def _stack(values):
+    """Batches' x (or y, or sample weights) stacked along a new first axis, nested structures too."""
+    if values[0] is None:
+        return None
+    return jax.tree_util.tree_map(lambda *leaves: np.stack([np.asarray(v) for v in leaves]), *values)
+
+
+def _scanned(train_step):
+    """`train_step` over a stack of batches as one `lax.scan`: (last step's logs, state)."""
+
+    def chunk(state, xs, ys, sample_weights):
+        def body(state, batch):
+            logs, state = train_step(state, *batch)
+            return state, logs
+
+        state, logs = jax.lax.scan(body, state, (xs, ys, sample_weights))
+        return jax.tree_util.tree_map(lambda per_step: per_step[-1], logs), state
+
+    return chunk
 
 
 def _batch(x, y, sample_weight):
