@@ -12,6 +12,8 @@ MODEL_NAMES = ("simplecnn", "fashioncnn")
 STRATEGY_NAMES = ("auto", "default", "mirrored", "multiworker")
 # keras_ext.tuning._tuners.TUNERS (its keys)
 TUNERS = ("random", "bayesian", "hyperband", "grid")
+# keras_ext.benchmarking.workload.BENCH_MODEL_NAMES
+BENCH_MODEL_NAMES = ("simplecnn", "fashioncnn", "mlp")
 # keras_ext.benchmarking.workload.DATA_KINDS
 BENCH_DATA_KINDS = ("arrays", "tf.data")
 # keras_ext.benchmarking.variant.VARIANTS
@@ -23,4 +25,5 @@ BENCH_VARIANTS = (
     "trainer_xla",
     "trainer_eager",
     "bare_loop",
+    "scan_reference",
 )

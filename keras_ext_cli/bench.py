@@ -1,8 +1,8 @@
 """The parser of `keras-ext bench` (the command: `keras_ext.cli.bench.run`)."""
 
 from keras_ext_cli._choices import BENCH_DATA_KINDS as DATA_KINDS
+from keras_ext_cli._choices import BENCH_MODEL_NAMES
 from keras_ext_cli._choices import BENCH_VARIANTS
-from keras_ext_cli._choices import MODEL_NAMES
 from keras_ext_cli.arg_types import positive_int
 
 
@@ -11,9 +11,11 @@ def add_parser(subparsers):
         "bench",
         help="benchmark model.fit against the Trainer and a bare GradientTape loop",
         description=(
-            "Train SimpleCNN and FashionCNN on synthetic 28x28x1 data with every variant "
+            "Train SimpleCNN, FashionCNN and a small MLP (where the loop around the steps "
+            "shows) on synthetic 28x28x1 data with every variant "
             "(fit and the Trainer, each without and with steps_per_execution, the Trainer's "
-            "other modes, the bare GradientTape loop) in one process; report steady-state "
+            "other modes, the bare GradientTape loop and, on JAX, the same training as one "
+            "hand-written lax.scan per pass, the limit) in one process; report steady-state "
             "steps/s (inside one fit call, after a warm-up epoch; median over --rounds "
             "rounds, each fit variant back to back with its Trainer counterpart, and the "
             "Trainer/fit ratios paired round by round) and whole-call steps/s; print a "
@@ -31,9 +33,9 @@ def add_parser(subparsers):
     p.add_argument(
         "--models",
         nargs="+",
-        choices=MODEL_NAMES,
+        choices=BENCH_MODEL_NAMES,
         default=None,
-        help=f"models to measure (default: {' '.join(MODEL_NAMES)}; simplecnn with --quick)",
+        help=f"models to measure (default: {' '.join(BENCH_MODEL_NAMES)}; simplecnn with --quick)",
     )
     p.add_argument(
         "--batch-sizes",

@@ -33,11 +33,10 @@ from keras_ext.benchmarking.variant import STEADY_PAIRS
 from keras_ext.benchmarking.variant import STEADY_VARIANTS
 from keras_ext.benchmarking.variant import Variant
 from keras_ext.benchmarking.variant import variant_names
-from keras_ext.models._by_name import MODEL_NAMES
 
 
 def run_benchmark(
-    models=MODEL_NAMES,
+    models=workload.BENCH_MODEL_NAMES,
     batch_sizes=(32, 256),
     data_kinds=workload.DATA_KINDS,
     steps=30,

@@ -6,10 +6,20 @@ import keras
 
 from keras_ext.benchmarking import workload
 from keras_ext.benchmarking.bare_loop import BareLoop
+from keras_ext.benchmarking.scan_loop import ScanLoop
 from keras_ext.training.trainer import Trainer
 
 # Every variant, in the order results list them.
-VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_spe", "trainer_xla", "trainer_eager", "bare_loop")
+VARIANTS = (
+    "fit",
+    "fit_spe",
+    "trainer_graph",
+    "trainer_spe",
+    "trainer_xla",
+    "trainer_eager",
+    "bare_loop",
+    "scan_reference",
+)
 # Measured at steady state too: fit and the Trainer, each without and with steps_per_execution.
 STEADY_VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_spe")
 # (fit variant, Trainer variant): measured back to back in every steady round, compared round by round.
@@ -22,6 +32,8 @@ def variant_names(backend):
     if backend == "jax":
         # On JAX "graph" and "xla" are the same jitted step.
         names.remove("trainer_xla")
+    else:
+        names.remove("scan_reference")  # a lax.scan: JAX's
     return names
 
 
@@ -30,8 +42,11 @@ class Variant:
 
     `fit` and `fit_spe` compile the model for `model.fit` (without and with
     `steps_per_execution`); `trainer_<mode>` and `trainer_spe` train it with
-    the Trainer; `bare_loop` with `BareLoop`. `data_kind` feeds the batches
-    as in-memory arrays or as a tf.data pipeline.
+    the Trainer; `bare_loop` with `BareLoop`; `scan_reference` (JAX) with
+    `ScanLoop`, one `lax.scan` per pass over data kept on the device, the
+    limit the loops are measured against. `data_kind` feeds the batches as
+    in-memory arrays or as a tf.data pipeline (`scan_reference` takes arrays
+    either way: it has no feeding to measure).
     """
 
     def __init__(self, name, model, batch_size, data_kind, steps_per_execution):
@@ -64,6 +79,9 @@ class Variant:
             )
             self._fit = trainer.fit
             self._run = self._run_fit
+        elif name == "scan_reference":
+            self.loop = ScanLoop(model, workload.optimizer(), workload.loss())
+            self._run = lambda x, y: self.loop.run_epoch(x, y, self.batch_size)
         else:
             self.loop = BareLoop(model, workload.optimizer(), workload.loss())
             self._run = self._run_bare

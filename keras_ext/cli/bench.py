@@ -6,13 +6,13 @@ Its parser is `keras_ext_cli.bench.add_parser`; `keras_ext_cli.main` calls
 
 from keras_ext.cli import _inputs
 from keras_ext_cli._choices import BENCH_DATA_KINDS as DATA_KINDS
-from keras_ext_cli._choices import MODEL_NAMES
+from keras_ext_cli._choices import BENCH_MODEL_NAMES
 
 
 def settings_from_args(args):
     quick = args.quick
     return dict(
-        models=args.models or (("simplecnn",) if quick else MODEL_NAMES),
+        models=args.models or (("simplecnn",) if quick else BENCH_MODEL_NAMES),
         batch_sizes=args.batch_sizes or ((32,) if quick else (32, 256)),
         data_kinds=args.data or (("arrays",) if quick else DATA_KINDS),
         steps=args.steps or (10 if quick else 30),

@@ -94,6 +94,7 @@ def test_the_copied_choices_are_the_library_s():
     assert _choices.STRATEGY_NAMES == strategy.STRATEGY_NAMES
     assert _choices.TUNERS == tuple(_tuners.TUNERS)
     assert _choices.BENCH_DATA_KINDS == workload.DATA_KINDS
+    assert _choices.BENCH_MODEL_NAMES == workload.BENCH_MODEL_NAMES
     assert _choices.BENCH_VARIANTS == variant.VARIANTS
 
 
