@@ -37,15 +37,6 @@ def s3():
         yield server
 
 
-@pytest.fixture
-def memory_url(request):
-    url = f"memory://{request.node.name}"
-    yield url
-    fs = fsspec.filesystem("memory")
-    if fs.exists(f"/{request.node.name}"):
-        fs.rm(f"/{request.node.name}", recursive=True)
-
-
 def _fit(model, directory, epochs=2, crash_at=None, before_commit=None, **manager_kwargs):
     x, y, xv, yv = digits_arrays()
     # data=[]: arrays with shuffle=False come in the same order in every pass.

@@ -21,15 +21,6 @@ from tests.subprocess_utils import run_fresh_python
 BUCKET = "leases"
 
 
-@pytest.fixture
-def memory_url(request):
-    url = f"memory://lease-{request.node.name}"
-    yield url
-    fs = fsspec.filesystem("memory")
-    if fs.exists(url.split("://")[1]):
-        fs.rm(url.split("://")[1], recursive=True)
-
-
 def _put_lease(url, **record):
     fs, root = fsspec.core.url_to_fs(url)
     fs.pipe_file(f"{root}/{LEASE_NAME}", json.dumps({"token": "theirs", "started": 0, **record}).encode())
