@@ -488,6 +488,34 @@ MUTATIONS = (
             "tests/checkpoint/test_remote_files.py::test_a_failed_upload_is_retried_with_backoff_and_then_commits",
         ),
     ),
+    Mutation(
+        name="busy-directory-seen-only-after-keras",
+        guarantee="keras-ext train refuses a checkpoint directory in use before Keras is imported",
+        path="keras_ext_cli/main.py",
+        old="    if check is not None:\n        check(args)\n",
+        new="    pass\n",
+        tests=("tests/cli/test_directory_lock.py",),
+    ),
+    Mutation(
+        name="fused-steps-unfused",
+        guarantee="on JAX one execution of same-shaped batches is one compiled lax.scan, trained as fit trains",
+        path="keras_ext/training/jax_steps.py",
+        old="    stacks_batches = True\n",
+        new="    stacks_batches = False\n",
+        tests=("tests/training/test_trainer_fused_jax.py",),
+        backend="jax",
+    ),
+    Mutation(
+        name="outage-listed-in-the-error",
+        guarantee="a store that dies mid-upload stops training with one error naming the URL",
+        path="keras_ext/callbacks/checkpoint_manager.py",
+        old="{self._newest_committed()}",
+        new="{self.latest}",
+        tests=(
+            "tests/checkpoint/test_remote_files.py::"
+            "test_a_server_that_dies_mid_upload_stops_training_and_after_its_restart_a_rerun_resumes_exactly",
+        ),
+    ),
 )
 
 
