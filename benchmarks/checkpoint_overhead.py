@@ -6,8 +6,9 @@ Runs, in one process on the same data and the same (already traced) model:
     noop    model.fit with a callback whose on_train_batch_end does nothing
     sync    model.fit with CheckpointManager(save_freq=20, max_to_keep=3)
     async   the same with async_write=True
-    async-s3  (with --s3) async, to a bucket of moto's S3 server on 127.0.0.1 (issue 20: a
-            remote async write must not block the training thread longer than a local one)
+    async-s3  (with --s3) async, to a bucket of moto's S3 server, a process of its own on
+            127.0.0.1 (issue 20: a remote async write must not block the training thread
+            longer than a local one)
 
 The variants are interleaved (and their order rotated) for `--repeats`
 rounds so that load from other processes hits all of them alike; the median
@@ -230,16 +231,37 @@ def main(argv=None):
 
 
 def _serve_a_bucket(bucket):
-    """moto's S3 server on 127.0.0.1 (the tests' own, tests/s3_server.py), this process pointed at it."""
-    from tests.s3_server import S3Server
+    """moto's S3 server in a process of its own on 127.0.0.1, this process pointed at it, `bucket` made.
+
+    Not in this process (as the tests run it): its request handling would take
+    the training's CPU and GIL, which a remote store does not.
+    """
+    import atexit
+    import subprocess
+    import time
+
     from tests.s3_server import client_environment
+    from tests.s3_server import free_port
     from tests.s3_server import s3_filesystem
 
-    server = S3Server()
-    server.start()
-    os.environ.update(client_environment(server.endpoint))
-    s3_filesystem().mkdir(bucket)
-    return server
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from moto.server import main; main(sys.argv[1:])"]
+        + ["-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    atexit.register(server.kill)
+    os.environ.update(client_environment(f"http://127.0.0.1:{port}"))
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            s3_filesystem().mkdir(bucket)
+            return server
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 if __name__ == "__main__":
