@@ -506,6 +506,31 @@ MUTATIONS = (
         backend="jax",
     ),
     Mutation(
+        name="partial-stack-skipped",
+        guarantee="on JAX a fused execution's last, shorter stack of batches is trained, not skipped",
+        path="keras_ext/training/jax_steps.py",
+        old="        logs, self._state = self._chunk(self._state, *stacked)\n",
+        new=(
+            "        if len(batches) < 3:\n"
+            "            return None\n"
+            "        logs, self._state = self._chunk(self._state, *stacked)\n"
+        ),
+        tests=("tests/training/test_trainer_fused_jax.py",),
+        backend="jax",
+    ),
+    Mutation(
+        name="scan-carry-drops-batchnorm-statistics",
+        guarantee="on JAX a fused execution carries BatchNormalization's statistics from step to step",
+        path="keras_ext/training/jax_steps.py",
+        old="            logs, state = train_step(state, *batch)\n",
+        new=(
+            "            logs, new = train_step(state, *batch)\n"
+            "            state = (new[0], state[1], new[2], new[3])\n"
+        ),
+        tests=("tests/training/test_trainer_fused_jax.py",),
+        backend="jax",
+    ),
+    Mutation(
         name="outage-listed-in-the-error",
         guarantee="a store that dies mid-upload stops training with one error naming the URL",
         path="keras_ext/callbacks/checkpoint_manager.py",

@@ -62,6 +62,12 @@ class JaxSteps:
     go through the scan exactly as through N calls. The uneven last batch
     runs alone (`Trainer._train_chunk`). Under a `keras.distribution`, and
     in eager mode, each batch keeps a call of its own.
+
+    On a CPU, a model with a convolution keeps a call per batch too: XLA's
+    CPU backend runs a convolution inside a compiled loop at about a fifth
+    of its speed (SimpleCNN at batch 32: 90 steps/s one call per batch, 16
+    as one `lax.scan`, Keras 3.16's fused `fit` alike; benchmarks/RESULTS.md),
+    so there one call per batch is the faster program (`fuses`).
     """
 
     # One execution's same-shaped batches are stacked and trained in one program; there is
@@ -72,10 +78,10 @@ class JaxSteps:
     def __init__(self, model, loss_tracker, mode="graph"):
         """`mode="eager"` runs the steps without `jax.jit`; "graph" and "xla" jit them."""
         self.model = model
-        self._eager = mode == "eager"
+        self._fused = mode != "eager" and fuses(model)
         train, test, predict = _step_functions(model, loss_tracker)
         chunk = _scanned(train)
-        if not self._eager:
+        if mode != "eager":
             train, test = jax.jit(train, donate_argnums=0), jax.jit(test, donate_argnums=0)
             predict, chunk = jax.jit(predict), jax.jit(chunk, donate_argnums=0)
         self._train, self._test, self._predict, self._chunk = train, test, predict, chunk
@@ -95,9 +101,10 @@ class JaxSteps:
 
     def train_stacked(self, batches, need_logs=True):
         """Train on same-shaped batches in one compiled `lax.scan`; return the last step's logs."""
-        if self._eager or keras.distribution.distribution() is not None:
-            # Eager: step by step by definition. A distribution places each batch over the
-            # devices along its first axis, which a stack's first axis is not.
+        if not self._fused or keras.distribution.distribution() is not None:
+            # Eager: step by step by definition; a CPU with convolutions: faster so (see above).
+            # A distribution places each batch over the devices along its first axis, which a
+            # stack's first axis is not.
             logs = None
             for batch in batches:
                 logs = self.train(*batch)
@@ -149,6 +156,28 @@ class JaxSteps:
             [v.value for v in model.non_trainable_variables],
         )
         return self._predict(state, _to_numpy(x))
+
+
+# The layers XLA's CPU backend runs slower inside a compiled loop than in a program of their own.
+_CONVOLUTIONS = (
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+)
+
+
+def fuses(model):
+    """Whether the steps of one execution run as one `lax.scan` for `model` (see JaxSteps)."""
+    if jax.default_backend() != "cpu":
+        return True  # a GPU or TPU: every step a launch, which fusing saves
+    return not any(isinstance(layer, _CONVOLUTIONS) for layer in model._flatten_layers(include_self=True))
 
 
 def _to_numpy(value):
