@@ -186,6 +186,14 @@ def sync_jax_state(model):
         sync()
 
 
+def all_layers(model):
+    """Every layer of `model`, itself and nested ones (inside custom layers too), as Keras tracks them."""
+    flatten = getattr(model, "_flatten_layers", None)
+    if flatten is None:
+        raise _changed("keras.layers.Layer._flatten_layers (every tracked sublayer)", "is missing")
+    return list(flatten(include_self=True, recursive=True))
+
+
 # ------------------------------------------------------ fit's symbolic build
 def output_spec(model, x):
     """The model's output for a batch shaped like `x` (a KerasTensor), computed without running it.

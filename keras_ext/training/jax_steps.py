@@ -177,7 +177,7 @@ def fuses(model):
     """Whether the steps of one execution run as one `lax.scan` for `model` (see JaxSteps)."""
     if jax.default_backend() != "cpu":
         return True  # a GPU or TPU: every step a launch, which fusing saves
-    return not any(isinstance(layer, _CONVOLUTIONS) for layer in model._flatten_layers(include_self=True))
+    return not any(isinstance(layer, _CONVOLUTIONS) for layer in _keras_internals.all_layers(model))
 
 
 def _to_numpy(value):
