@@ -70,9 +70,7 @@ class JaxSteps:
     so there one call per batch is the faster program (`fuses`).
     """
 
-    # One execution's same-shaped batches are stacked and trained in one program; there is
-    # no iterator to pull from inside a program.
-    stacks_batches = True
+    # There is no iterator to pull from inside a program.
     pulls_from_iterator = False
 
     def __init__(self, model, loss_tracker, mode="graph"):
@@ -99,16 +97,20 @@ class JaxSteps:
         publish_state(self.model, self._state)
         return logs
 
+    @property
+    def stacks_batches(self):
+        """Whether the Trainer hands one execution's same-shaped batches to `train_stacked`;
+        otherwise it trains them one `train` call each.
+
+        Not in eager mode (step by step by definition), not for a model with a
+        convolution on a CPU (faster so, see above), and not under a
+        `keras.distribution`, which places each batch over the devices along its
+        first axis, which a stack's first axis is not.
+        """
+        return self._fused and keras.distribution.distribution() is None
+
     def train_stacked(self, batches, need_logs=True):
         """Train on same-shaped batches in one compiled `lax.scan`; return the last step's logs."""
-        if not self._fused or keras.distribution.distribution() is not None:
-            # Eager: step by step by definition; a CPU with convolutions: faster so (see above).
-            # A distribution places each batch over the devices along its first axis, which a
-            # stack's first axis is not.
-            logs = None
-            for batch in batches:
-                logs = self.train(*batch)
-            return logs
         stacked = tuple(_stack([batch[i] for batch in batches]) for i in range(3))
         logs, self._state = self._chunk(self._state, *stacked)
         publish_state(self.model, self._state)

@@ -414,7 +414,7 @@ class Trainer:
         for run in same_shape_runs(batches):
             self._prepare_steps(*run[0])
             if len(run) == 1 or not self._steps.stacks_batches:
-                # JAX: one jitted call per batch (see JaxSteps for why).
+                # Steps that do not stack them (JaxSteps.stacks_batches says when): a call each.
                 for batch in run:
                     logs = self._train_batch(*batch, need_logs=need_logs)
                 continue

@@ -37,12 +37,13 @@ def s3():
         yield server
 
 
-def _fit(model, directory, epochs=2, crash_at=None, before_commit=None, **manager_kwargs):
+def _fit(model, directory, epochs=2, crash_at=None, before_commit=None, callbacks=(), **manager_kwargs):
+    """`fit` on the digits with a CheckpointManager on `directory`, after `callbacks`; return the manager."""
     x, y, xv, yv = digits_arrays()
     # data=[]: arrays with shuffle=False come in the same order in every pass.
     manager = CheckpointManager(directory, **{"save_freq": 4, "max_to_keep": 2, "data": [], **manager_kwargs})
     manager._before_commit = before_commit  # a test hook: runs before a checkpoint's commit
-    callbacks = [manager] + ([CrashAtStep(crash_at)] if crash_at else [])
+    callbacks = [*callbacks, manager] + ([CrashAtStep(crash_at)] if crash_at else [])
     try:
         model.fit(x, y, batch_size=BATCH_SIZE, epochs=epochs, shuffle=False, callbacks=callbacks, verbose=0)
     except CrashAtStep.Crash:
@@ -290,24 +291,13 @@ def test_a_failed_upload_is_retried_with_backoff_and_then_commits(memory_url, mo
 def test_an_upload_that_keeps_failing_reaches_the_training_thread_and_the_newest_commit_stays(
     memory_url, monkeypatch
 ):
-    x, y, _, _ = digits_arrays()
-    manager = CheckpointManager(memory_url, save_freq=4, async_write=True, data=[])
-
     class StoreGoesAway(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             if batch == 5:  # after ckpt-4 was committed
                 _failing_uploads(monkeypatch, failures=10**6)
 
     with pytest.raises(RuntimeError) as raised, pytest.warns(UserWarning, match="again in"):
-        make_model().fit(
-            x,
-            y,
-            batch_size=BATCH_SIZE,
-            epochs=1,
-            shuffle=False,
-            callbacks=[StoreGoesAway(), manager],
-            verbose=0,
-        )
+        _fit(make_model(), memory_url, epochs=1, callbacks=[StoreGoesAway()], async_write=True)
     message = str(raised.value)
     assert f"background checkpoint write to {memory_url!r} failed" in message
     assert "writing ckpt-8 failed 4 times" in message and "ConnectionResetError" in message
@@ -330,17 +320,13 @@ def test_an_async_upload_runs_beside_training_and_never_holds_the_training_threa
             if int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) == 7:
                 past_the_save.set()
 
-    x, y, _, _ = digits_arrays()
-    manager = CheckpointManager(memory_url, save_freq=4, max_to_keep=2, data=[], async_write=True)
-    manager._before_commit = hold_the_upload
-    make_model().fit(
-        x,
-        y,
-        batch_size=BATCH_SIZE,
+    manager = _fit(
+        make_model(),
+        memory_url,
         epochs=1,
-        shuffle=False,
-        callbacks=[SeeTheTrainingGoOn(), manager],
-        verbose=0,
+        before_commit=hold_the_upload,
+        callbacks=[SeeTheTrainingGoOn()],
+        async_write=True,
     )
     assert upload_waited == [True]  # the training thread reached step 7 while ckpt-4 was uploading
     assert [os.path.basename(p) for p in manager.checkpoints] == ["ckpt-8", "ckpt-10"]

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from keras_ext_cli import directory_lock
 from tests.subprocess_utils import kill_group
 from tests.subprocess_utils import start_until
@@ -28,16 +30,23 @@ def test_a_directory_never_locked_is_free_and_no_lock_file_is_made(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_a_live_holder_is_named_and_a_killed_one_frees_the_directory(tmp_path):
-    directory = tmp_path / "ckpt"
+@pytest.fixture
+def held(tmp_path):
+    """`(directory, holder process)`: another live process holds `tmp_path/ckpt`'s lock."""
     record = tmp_path / ".ckpt.lock.json"
-    proc = start_until([sys.executable, "-c", HOLD, str(directory)], record.exists, "the holder never held")
-    try:
-        holder = directory_lock.holder_if_held(directory)
-        assert holder["pid"] == proc.pid and holder["host"] == socket.gethostname()
-    finally:
-        kill_group(proc)
-        proc.stderr.close()
+    proc = start_until(
+        [sys.executable, "-c", HOLD, str(tmp_path / "ckpt")], record.exists, "the holder never held"
+    )
+    yield tmp_path / "ckpt", proc
+    kill_group(proc)
+    proc.stderr.close()
+
+
+def test_a_live_holder_is_named_and_a_killed_one_frees_the_directory(held):
+    directory, proc = held
+    holder = directory_lock.holder_if_held(directory)
+    assert holder["pid"] == proc.pid and holder["host"] == socket.gethostname()
+    kill_group(proc)
     assert directory_lock.holder_if_held(directory) is None  # its lock file is left, its lock is not
 
 
@@ -50,26 +59,20 @@ def test_this_process_s_own_hold_is_not_another_holder(tmp_path):
         lock.release()
 
 
-def test_the_command_line_refuses_before_keras_is_imported(tmp_path):
-    directory = tmp_path / "ckpt"
-    record = tmp_path / ".ckpt.lock.json"
-    proc = start_until([sys.executable, "-c", HOLD, str(directory)], record.exists, "the holder never held")
-    try:
-        refused = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from keras_ext_cli.main import main; status = main(sys.argv[1:]); "
-                "assert 'keras' not in sys.modules, 'Keras was imported'; sys.exit(status)",
-                *("train", "--checkpoint-dir", str(directory), "--output", str(tmp_path / "out")),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        kill_group(proc)
-        proc.stderr.close()
+def test_the_command_line_refuses_before_keras_is_imported(held, tmp_path):
+    directory, proc = held
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from keras_ext_cli.main import main; status = main(sys.argv[1:]); "
+            "assert 'keras' not in sys.modules, 'Keras was imported'; sys.exit(status)",
+            *("train", "--checkpoint-dir", str(directory), "--output", str(tmp_path / "out")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert refused.returncode == 2, refused.stderr
     assert f"is in use: pid {proc.pid} on host {socket.gethostname()}" in refused.stderr
     assert not (tmp_path / "out").exists()
