@@ -511,7 +511,7 @@ MUTATIONS = (
         path="keras_ext/training/jax_steps.py",
         old="        logs, self._state = self._chunk(self._state, *stacked)\n",
         new=(
-            "        if len(batches) < 3:\n"
+            "        if len(stacked[0]) < 3:\n"
             "            return None\n"
             "        logs, self._state = self._chunk(self._state, *stacked)\n"
         ),

@@ -8,6 +8,7 @@ import numpy as np
 from keras_ext._progress import is_grain_dataset
 from keras_ext._validation import check_positive_int
 from keras_ext._validation import check_rate
+from keras_ext.training.batch_run import BatchRun
 
 
 def _is_tf_dataset(x):
@@ -193,14 +194,19 @@ class BatchSource:
             raise ValueError("Pass `class_weight` or a dataset that yields sample weights, not both.")
         return x, y, class_weight_to_sample_weight(y, self.class_weight)
 
-    def epoch_chunks(self, size, skip=0, steps=None):
-        """Yield (first_step, batches) for consecutive groups of `size` batches (fewer at the end).
+    def epoch_runs(self, size, skip=0, steps=None):
+        """Yield (first_step, runs) per group of `size` consecutive batches (fewer at the end).
 
-        One group is one execution of `steps_per_execution` steps; group k
-        starts at step `skip + k * size`, as `fit` numbers them. The first
-        `skip` batches are dropped (already trained before a resume), and
-        at most `steps` batches of the epoch are yielded.
+        One group is one execution of `steps_per_execution` steps, as a list
+        of `BatchRun`s of same-shaped batches (the uneven last batch is a run
+        of its own). Group k starts at step `skip + k * size`, as `fit`
+        numbers them. The first `skip` batches are dropped (already trained
+        before a resume), and at most `steps` batches of the epoch are
+        yielded.
         """
+        if self.kind == "arrays":
+            yield from self._array_runs(size, skip, steps)
+            return
         group, first = [], skip
         for step, batch in enumerate(self.epoch_batches()):
             if steps is not None and step >= steps:
@@ -209,10 +215,44 @@ class BatchSource:
                 continue
             group.append(batch)
             if len(group) == size:
-                yield first, group
+                yield first, [BatchRun(run) for run in same_shape_runs(group)]
                 group, first = [], step + 1
         if group:
-            yield first, group
+            yield first, [BatchRun(run) for run in same_shape_runs(group)]
+
+    def _array_runs(self, size, skip, steps):
+        """`epoch_runs` for arrays: each execution's whole batches gathered as one stack.
+
+        The same samples in the same order as `_array_batches`, taken with one
+        index per execution instead of one per batch.
+        """
+        x = self.arrays[0]
+        n, batch_size = len(x), self.batch_size
+        whole = n // batch_size  # batches of batch_size; an uneven last one follows
+        last = self.num_batches if steps is None else min(steps, self.num_batches)
+        order = self.permutation(n) if self.shuffle else None
+        for first in range(skip, last, size):
+            end = min(first + size, last)
+            runs = []
+            if min(end, whole) > first:
+                count = min(end, whole) - first
+                rows = self._rows(order, first * batch_size, (first + count) * batch_size)
+                runs.append(BatchRun(stacked=self._take(rows, (count, batch_size))))
+            if end > whole:  # the uneven last batch, alone
+                rows = self._rows(order, whole * batch_size, n)
+                runs.append(BatchRun([self._take(rows)]))
+            yield first, runs
+
+    @staticmethod
+    def _rows(order, start, stop):
+        return slice(start, stop) if order is None else order[start:stop]
+
+    def _take(self, rows, leading=None):
+        """The arrays' `rows` (a slice is a view), reshaped to `leading + sample shape` if given."""
+        return tuple(
+            None if a is None else (a[rows] if leading is None else a[rows].reshape(*leading, *a.shape[1:]))
+            for a in self.arrays
+        )
 
     def _array_batches(self):
         x, y, sample_weight = self.arrays

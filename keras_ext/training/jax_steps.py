@@ -109,9 +109,9 @@ class JaxSteps:
         """
         return self._fused and keras.distribution.distribution() is None
 
-    def train_stacked(self, batches, need_logs=True):
-        """Train on same-shaped batches in one compiled `lax.scan`; return the last step's logs."""
-        stacked = tuple(_stack([batch[i] for batch in batches]) for i in range(3))
+    def train_stacked(self, stacked, need_logs=True):
+        """Train on (xs, ys, sample weights), same-shaped batches stacked along a new first axis,
+        in one compiled `lax.scan`; return the last step's logs."""
         logs, self._state = self._chunk(self._state, *stacked)
         publish_state(self.model, self._state)
         return logs
@@ -184,13 +184,6 @@ def fuses(model):
 
 def _to_numpy(value):
     return None if value is None else np.asarray(value)
-
-
-def _stack(values):
-    """Batches' x (or y, or sample weights) stacked along a new first axis, nested structures too."""
-    if values[0] is None:
-        return None
-    return jax.tree_util.tree_map(lambda *leaves: np.stack([np.asarray(v) for v in leaves]), *values)
 
 
 def _scanned(train_step):

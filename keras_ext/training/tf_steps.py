@@ -2,7 +2,6 @@
 
 import warnings
 
-import numpy as np
 import tensorflow as tf
 
 from keras_ext.training.batches import unpack
@@ -46,11 +45,9 @@ class TensorFlowSteps:
             return self._train(x, y, sample_weight)
         return self._silent_train(x, y, sample_weight)
 
-    def train_stacked(self, batches, need_logs):
-        """Train on same-shaped batches, stacked along a new first axis, in one call; return logs or None."""
-        stacked = tuple(
-            None if batches[0][i] is None else np.stack([np.asarray(b[i]) for b in batches]) for i in range(3)
-        )
+    def train_stacked(self, stacked, need_logs):
+        """Train on (xs, ys, sample weights), same-shaped batches stacked along a new first axis,
+        in one call; return logs or None."""
         return self._chunk(*stacked, need_logs)[1]
 
     def train_from_iterator(self, iterator, count, need_logs):

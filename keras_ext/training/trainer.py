@@ -7,7 +7,6 @@ from keras_ext import _keras_internals
 from keras_ext import _progress as progress
 from keras_ext._validation import check_positive_int
 from keras_ext.training.batches import BatchSource
-from keras_ext.training.batches import same_shape_runs
 from keras_ext.training.batches import unpack
 from keras_ext.training.batches import validation_split_arrays
 from keras_ext.training.targets import check_targets
@@ -358,11 +357,11 @@ class Trainer:
         elif self._step_class.pulls_from_iterator and (source.kind == "dataset" or self._distributed):
             yield from self._iterator_executions(source, steps, skip)
         else:
-            for begin, batches in source.epoch_chunks(spe, skip, steps):
+            for begin, runs in source.epoch_runs(spe, skip, steps):
                 yield (
                     begin,
                     begin + spe - 1,
-                    lambda need_logs, batches=batches: self._train_chunk(batches, need_logs),
+                    lambda need_logs, runs=runs: self._train_chunk(runs, need_logs),
                 )
 
     def _iterator_executions(self, source, steps, skip):
@@ -404,22 +403,22 @@ class Trainer:
             if trained[0] < count:
                 return  # the dataset ran out
 
-    def _train_chunk(self, batches, need_logs):
-        """Train on one execution's batches; return (count, logs).
+    def _train_chunk(self, runs, need_logs):
+        """Train on one execution's runs of same-shaped batches (`BatchRun`s); return (count, logs).
 
-        Batches of one shape are stacked and trained in one compiled call; a
+        A run of several batches is trained in one compiled call on its stack,
+        where the steps stack batches (JaxSteps.stacks_batches says when); a
         batch of another shape (the uneven last one) gets a call of its own.
         """
         logs = None
-        for run in same_shape_runs(batches):
-            self._prepare_steps(*run[0])
+        for run in runs:
+            self._prepare_steps(*run.first())
             if len(run) == 1 or not self._steps.stacks_batches:
-                # Steps that do not stack them (JaxSteps.stacks_batches says when): a call each.
                 for batch in run:
                     logs = self._train_batch(*batch, need_logs=need_logs)
                 continue
-            logs = self._steps.train_stacked(run, need_logs)
-        return len(batches), logs
+            logs = self._steps.train_stacked(run.stacked(), need_logs)
+        return sum(len(run) for run in runs), logs
 
     def _ensure_built(self, x, y, sample_weight):
         """Build model, optimizer, loss and metrics on the first batch's shapes, then make the steps."""
