@@ -9,6 +9,9 @@ convolution is not fused (XLA's CPU backend runs convolutions in a loop at a
 fifth of their speed: benchmarks/RESULTS.md).
 """
 
+import os
+import signal
+
 import keras
 import numpy as np
 import pytest
@@ -18,6 +21,8 @@ from tests.training.test_trainer import _assert_same_weights
 from tests.training.test_trainer import _compile_args
 from tests.training.test_trainer import _data
 from tests.training.test_trainer import _pair
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "jax", reason="the fused program is JAX's")
 
@@ -91,3 +96,27 @@ def test_on_a_cpu_a_convolution_model_keeps_a_call_per_batch_and_still_matches_f
     )
     assert (scans, one_step) == (0, 4)
     _assert_same_weights(reference, twin, atol=1e-5)
+
+
+def test_a_fused_run_killed_mid_execution_and_rerun_ends_as_an_uninterrupted_one(tmp_path):
+    from tests.subprocess_utils import run_fresh_python
+    from tests.training import fused_run
+
+    def run(*args, check=True):
+        code = f"import sys; from tests.training import fused_run; sys.exit(fused_run.main({list(args)!r}))"
+        return run_fresh_python(code, env={"PYTHONPATH": ROOT}, check=check)
+
+    directory, output = str(tmp_path / "ckpt"), str(tmp_path / "final.npz")
+    # 3 fused executions an epoch: the 5th is epoch 1's second (steps 12 to 14); the
+    # newest checkpoint then is of step 12, mid-epoch.
+    killed = run("--directory", directory, "--output", output, "--kill", "5", check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert not os.path.exists(output)
+    assert sorted(os.listdir(directory)) == ["ckpt-12", "ckpt-6"]  # the rerun resumes mid-epoch 1
+    run("--directory", directory, "--output", output)
+    model, trainer, fit_kwargs = fused_run.job()  # the reference: uninterrupted, no checkpoints
+    expected = fused_run.record(model, trainer.fit(**fit_kwargs))
+    got = np.load(output)
+    assert sorted(got.files) == sorted(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(got[key], value, atol=1e-5, err_msg=key)
