@@ -12,7 +12,7 @@ def add_parser(subparsers):
         help="benchmark model.fit against the Trainer and a bare GradientTape loop",
         description=(
             "Train SimpleCNN, FashionCNN and a small MLP (where the loop around the steps "
-            "shows) on synthetic 28x28x1 data with every variant "
+            "shows) on synthetic data (28x28x1 images; 32 features for the MLP) with every variant "
             "(fit and the Trainer, each without and with steps_per_execution, the Trainer's "
             "other modes, the bare GradientTape loop and, on JAX, the same training as one "
             "hand-written lax.scan per pass, the limit) in one process; report steady-state "
@@ -70,6 +70,12 @@ def add_parser(subparsers):
         type=positive_int,
         default=200,
         help="timed steps inside one fit call, after a warm-up epoch",
+    )
+    p.add_argument(
+        "--steps-per-execution",
+        type=positive_int,
+        default=10,
+        help="steps_per_execution of the fit_spe and trainer_spe variants",
     )
     p.add_argument(
         "--rounds",

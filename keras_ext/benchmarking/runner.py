@@ -68,7 +68,7 @@ def run_benchmark(
     for model_name in models:
         for batch_size in batch_sizes:
             n = batch_size * max(steps, epoch_steps)
-            x = rng.random((n, *workload.INPUT_SHAPE)).astype("float32")
+            x = rng.random((n, *workload.input_shape(model_name))).astype("float32")
             y = rng.integers(0, workload.NUM_CLASSES, n).astype("int32")
             for data_kind in data_kinds:
                 rows.extend(_measure_group(model_name, batch_size, data_kind, x, y, plan, log))
@@ -104,6 +104,7 @@ def _settings(plan):
         "optimizer": workload.OPTIMIZER,
         "metrics": ["accuracy"],
         "input_shape": list(workload.INPUT_SHAPE),
+        "mlp_input_shape": list(workload.MLP_INPUT_SHAPE),
         "num_classes": workload.NUM_CLASSES,
     }
 

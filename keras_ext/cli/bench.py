@@ -19,6 +19,7 @@ def settings_from_args(args):
         repeats=args.repeats or (3 if quick else 5),
         variants=args.variants,
         steady_steps=args.steady_steps,
+        steps_per_execution=args.steps_per_execution,
         rounds=args.rounds,
     )
 
