@@ -60,8 +60,9 @@ class JaxSteps:
     cost of launching it. The step is the same function, so dropout seeds,
     BatchNormalization statistics, sample and class weights and the metrics
     go through the scan exactly as through N calls. The uneven last batch
-    runs alone (`Trainer._train_chunk`). Under a `keras.distribution`, and
-    in eager mode, each batch keeps a call of its own.
+    runs alone (`Trainer._train_chunk`). Under a `keras.distribution` each
+    stack is split over the devices along its batch axis, as a batch is. In
+    eager mode each batch keeps a call of its own.
 
     On a CPU, a model with a convolution keeps a call per batch too: XLA's
     CPU backend runs a convolution inside a compiled loop at about a fifth
@@ -102,16 +103,15 @@ class JaxSteps:
         """Whether the Trainer hands one execution's same-shaped batches to `train_stacked`;
         otherwise it trains them one `train` call each.
 
-        Not in eager mode (step by step by definition), not for a model with a
-        convolution on a CPU (faster so, see above), and not under a
-        `keras.distribution`, which places each batch over the devices along its
-        first axis, which a stack's first axis is not.
+        Not in eager mode (step by step by definition), and not for a model with
+        a convolution on a CPU (faster so, see above).
         """
-        return self._fused and keras.distribution.distribution() is None
+        return self._fused
 
     def train_stacked(self, stacked, need_logs=True):
         """Train on (xs, ys, sample weights), same-shaped batches stacked along a new first axis,
         in one compiled `lax.scan`; return the last step's logs."""
+        stacked = _distribute_stack(stacked)
         logs, self._state = self._chunk(self._state, *stacked)
         publish_state(self.model, self._state)
         return logs
@@ -184,6 +184,23 @@ def fuses(model):
 
 def _to_numpy(value):
     return None if value is None else np.asarray(value)
+
+
+def _distribute_stack(stacked):
+    """Under a `keras.distribution`, place each stack as its batches are placed, split over the
+    devices along the batch axis, which in a stack is the second (its first is the step)."""
+    distribution = keras.distribution.distribution()
+    if distribution is None:
+        return stacked
+
+    def place(array):
+        array = np.asarray(array)
+        layout = distribution.get_data_layout(array.shape[1:])
+        stack_layout = keras.distribution.TensorLayout((None, *layout.axes), layout.device_mesh)
+        # This process's batches; across processes they make the global stack, as in `fit`.
+        return jax.make_array_from_process_local_data(stack_layout.backend_layout, array)
+
+    return tuple(None if part is None else keras.tree.map_structure(place, part) for part in stacked)
 
 
 def _scanned(train_step):

@@ -12,7 +12,9 @@ from keras_ext.benchmarking.scan_loop import ScanLoop
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="a lax.scan: JAX's")
 def test_a_pass_trains_the_weights_the_bare_loop_trains_step_by_step():
     rng = np.random.default_rng(0)
-    x = rng.random((4 * 16 + 5, *workload.input_shape("mlp"))).astype("float32")  # 4 whole batches, and a rest
+    x = rng.random((4 * 16 + 5, *workload.input_shape("mlp"))).astype(
+        "float32"
+    )  # 4 whole batches, and a rest
     y = rng.integers(0, workload.NUM_CLASSES, len(x)).astype("int32")
     scan = ScanLoop(workload.make_model("mlp"), workload.optimizer(), workload.loss())
     bare = BareLoop(workload.make_model("mlp"), workload.optimizer(), workload.loss())
