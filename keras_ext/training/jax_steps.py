@@ -65,10 +65,10 @@ class JaxSteps:
     eager mode each batch keeps a call of its own.
 
     On a CPU, a model with a convolution keeps a call per batch too: XLA's
-    CPU backend runs a convolution inside a compiled loop at about a fifth
-    of its speed (SimpleCNN at batch 32: 90 steps/s one call per batch, 16
-    as one `lax.scan`, Keras 3.16's fused `fit` alike; benchmarks/RESULTS.md),
-    so there one call per batch is the faster program (`fuses`).
+    CPU backend runs a convolution inside a compiled loop at a fifth to a
+    seventh of its speed (SimpleCNN at batch 32: 135 to 152 steps/s one call
+    per batch, 20 as one hand-written `lax.scan`; benchmarks/RESULTS.md), so
+    there one call per batch is the faster program (`fuses`).
     """
 
     # There is no iterator to pull from inside a program.
