@@ -500,7 +500,7 @@ MUTATIONS = (
         name="fused-steps-unfused",
         guarantee="on JAX one execution of same-shaped batches is one compiled lax.scan, trained as fit trains",
         path="keras_ext/training/jax_steps.py",
-        old="        return self._fused and keras.distribution.distribution() is None\n",
+        old="        return self._fused\n",
         new="        return False\n",
         tests=("tests/training/test_trainer_fused_jax.py",),
         backend="jax",
@@ -515,6 +515,24 @@ MUTATIONS = (
             "            return None\n"
             "        logs, self._state = self._chunk(self._state, *stacked)\n"
         ),
+        tests=("tests/training/test_trainer_fused_jax.py",),
+        backend="jax",
+    ),
+    Mutation(
+        name="fused-stack-not-split-over-devices",
+        guarantee="under keras.distribution a fused execution's stack is split over the devices along its batch axis",
+        path="keras_ext/training/jax_steps.py",
+        old="        stacked = _distribute_stack(stacked)\n",
+        new="",
+        tests=("tests/distribute/test_trainer_jax_distribution.py",),
+        backend="jax",
+    ),
+    Mutation(
+        name="fused-resume-retrains-skipped-batches",
+        guarantee="a fused run SIGKILLed mid-execution resumes at the newest checkpoint's batch, not the epoch's first",
+        path="keras_ext/training/batches.py",
+        old="        for first in range(skip, last, size):\n",
+        new="        for first in range(0, last, size):\n",
         tests=("tests/training/test_trainer_fused_jax.py",),
         backend="jax",
     ),
