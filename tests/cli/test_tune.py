@@ -239,7 +239,11 @@ def test_chief_and_two_workers_on_localhost_run_each_of_four_trials_once(tmp_pat
                 stdout=logs[-1],
                 stderr=subprocess.STDOUT,
             )
-        codes = {name: proc.wait(timeout=300) for name, proc in procs.items()}
+        # One deadline for the three: about 20 s on 2 idle cores; under a heavily loaded
+        # machine (both workers of the test run and these three processes on one core)
+        # it took over 300 s.
+        deadline = time.monotonic() + 600
+        codes = {name: proc.wait(timeout=max(1, deadline - time.monotonic())) for name, proc in procs.items()}
     finally:
         # Every process this test started stops, also when it fails or times out.
         for proc in procs.values():
