@@ -160,16 +160,20 @@ def _missing_directories(path):
     return missing[::-1]
 
 
-def _write_probe(directory):
-    for attempt in range(3):
-        os.makedirs(directory, exist_ok=True)
+def _write_probe(directory, attempts=100):
+    for attempt in range(attempts):
         try:
+            os.makedirs(directory, exist_ok=True)
             fd, probe = tempfile.mkstemp(prefix=".keras-ext-probe-", dir=directory)
             break
-        except FileNotFoundError:
-            # Another process of the job, probing the same new directory, removed it after
-            # its own probe, between our makedirs and this file: make it again.
-            if attempt == 2:
+        except (FileNotFoundError, FileExistsError):
+            # Other processes of the job, probing the same new directories, removed one
+            # of them after their own probes, between our makedirs and this file (or
+            # inside makedirs: between a parent and its child, or between a mkdir that
+            # found it made and the check that it is a directory): make them again. Each of
+            # them removes each directory once, so this ends; a loaded machine can take
+            # several turns (a chief and two workers on one core did: three were not enough).
+            if attempt == attempts - 1:
                 raise
     try:
         # Bytes, not only a new name: a full disk or an exhausted quota may allow the one, not the other.

@@ -193,6 +193,31 @@ def test_the_probe_writes_and_leaves_nothing_behind(tmp_path):
         _inputs.probe_output_dir("/proc/x")
 
 
+def test_a_probe_outlasts_the_other_processes_of_its_job_removing_the_new_directories(tmp_path, monkeypatch):
+    # A chief and its workers start together and probe the same new project directory;
+    # each removes the directories it made once its own probe is done, under the others'
+    # feet. Here the others win five times in a row: four times they remove both
+    # directories between this probe's makedirs and its file, once one of them inside
+    # makedirs (its mkdir finds the directory made, its check then finds it gone:
+    # FileExistsError). On one loaded core a chief and two workers lost three times.
+    target = tmp_path / "search" / "project"
+    rivals = [*[lambda: (target.rmdir(), target.parent.rmdir())] * 4, "inside makedirs"]
+
+    def makedirs_then_rivals(path, exist_ok=False):
+        if rivals and rivals[0] == "inside makedirs":
+            rivals.pop(0)
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
+        os.makedirs(path, exist_ok=exist_ok)
+        if rivals:
+            rivals.pop(0)()
+
+    racing_os = types.SimpleNamespace(**{name: getattr(os, name) for name in dir(os)})
+    racing_os.makedirs = makedirs_then_rivals
+    monkeypatch.setattr(_inputs, "os", racing_os)
+    _inputs.probe_output_dir(str(target), "--directory")
+    assert rivals == [] and os.listdir(tmp_path) == []
+
+
 def test_an_output_refused_by_the_write_itself_is_refused(tmp_path, monkeypatch):
     # A directory that takes new names but no bytes (a full disk, a quota): the probe's write fails.
     def full(fd, data):
