@@ -17,11 +17,14 @@ start) while its lock must stay, and nothing in the directory can then be
 mistaken for a checkpoint or a trial, or change a listing of it.
 """
 
+import atexit
 import contextlib
 import os
+import queue
 import socket
 import threading
 import time
+import warnings
 
 import filelock
 
@@ -147,15 +150,34 @@ class ProcessShared:
     created again for a second run, a fit called twice) share it, and it is
     released when the last of them lets go. Keyed by the real path, so two
     spellings of one directory are one lock.
+
+    A holder let go by the garbage collector (`release_later`, a
+    `weakref.finalize` callback) only queues its release: the collector
+    runs finalizers in whatever thread allocates, fsspec's event loop among
+    them, while this process's main thread may be waiting on that loop to
+    take a lease in a bucket. A release done there would wait for the main
+    thread, forever (seen in a test run). A thread of this object's own does
+    the queued releases; whatever is still held when the interpreter exits
+    is released then.
     """
 
     def __init__(self, make_lock=None, key=None):
         # A lock of another kind (a lease in a bucket) plugs in with its own maker and key.
         self._make_lock = make_lock or DirectoryLock
         self._key = key or (lambda path: os.path.realpath(os.fspath(path)))
+        self._fresh_state()
+        # A child holds nothing of its own, and the threads and locks of its parent are not its own.
+        os.register_at_fork(after_in_child=self._fresh_state)
+        atexit.register(self.release_all)
+
+    def _fresh_state(self):
+        # Taking or giving back a lock may wait (a lease in a bucket is network calls): `_taking`
+        # orders those; `_guard` only ever covers the table, never a wait.
+        self._taking = threading.Lock()
         self._guard = threading.Lock()
         self._held = {}  # key -> [lock, number of holders]
-        os.register_at_fork(after_in_child=self._held.clear)  # a child holds nothing of its own
+        self._later = queue.SimpleQueue()  # keys whose holders were collected (put() is safe in a finalizer)
+        self._releaser = None
 
     def held(self, path):
         """This process's lock on `path`, or None."""
@@ -166,21 +188,55 @@ class ProcessShared:
     def acquire(self, path):
         """Join this process's hold on `path`, taking the lock first if no one here holds it."""
         key = self._key(path)
-        with self._guard:
-            entry = self._held.get(key)
-            if entry is None:
-                lock = self._make_lock(path)
-                lock.acquire()  # DirectoryBusy: another process holds it
-                entry = self._held[key] = [lock, 0]
-            entry[1] += 1
+        self._start_releaser()
+        with self._taking:
+            with self._guard:
+                entry = self._held.get(key)
+                if entry is not None:
+                    entry[1] += 1
+                    return key
+            lock = self._make_lock(path)
+            lock.acquire()  # DirectoryBusy: another process holds it
+            with self._guard:
+                self._held[key] = [lock, 1]
         return key
 
     def release(self, key):
-        with self._guard:
-            entry = self._held.get(key)
-            if entry is None:
-                return
-            entry[1] -= 1
-            if entry[1] <= 0:
+        """Let go of one holder's share; the lock goes back with the last one."""
+        with self._taking:
+            with self._guard:
+                entry = self._held.get(key)
+                if entry is None:
+                    return
+                entry[1] -= 1
+                if entry[1] > 0:
+                    return
                 del self._held[key]
-                entry[0].release()
+            entry[0].release()
+
+    def release_later(self, key):
+        """`release(key)` from this object's own thread: for a garbage-collector callback, which must not wait."""
+        self._later.put(key)
+
+    def release_all(self):
+        """Release every lock this process holds (at interpreter exit)."""
+        with self._guard:
+            entries, self._held = list(self._held.values()), {}
+        for lock, _ in entries:
+            with contextlib.suppress(Exception):  # exiting: a store that cannot be reached keeps its lease
+                lock.release()
+
+    def _start_releaser(self):
+        if self._releaser is None:
+            self._releaser = threading.Thread(
+                target=self._release_queued, name="keras_ext-lock-releaser", daemon=True
+            )
+            self._releaser.start()
+
+    def _release_queued(self):
+        while True:
+            key = self._later.get()
+            try:
+                self.release(key)
+            except Exception as e:  # noqa: BLE001  a release that fails must not end the thread
+                warnings.warn(f"could not release the lock of {key}: {e}", stacklevel=1)

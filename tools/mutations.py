@@ -497,6 +497,14 @@ MUTATIONS = (
         tests=("tests/cli/test_directory_lock.py",),
     ),
     Mutation(
+        name="collected-holder-released-in-the-collectors-thread",
+        guarantee="a lock holder collected in another thread while a lock is taken is released without deadlock",
+        path="keras_ext/checkpoint/_writer_lock.py",
+        old="        self._release = weakref.finalize(self, shared.release_later, key)\n",
+        new="        self._release = weakref.finalize(self, shared.release, key)\n",
+        tests=("tests/checkpoint/test_one_writer.py",),
+    ),
+    Mutation(
         name="fused-steps-unfused",
         guarantee="on JAX one execution of same-shaped batches is one compiled lax.scan, trained as fit trains",
         path="keras_ext/training/jax_steps.py",

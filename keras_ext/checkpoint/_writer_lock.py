@@ -91,12 +91,16 @@ class WriterLock:
                 stacklevel=4,
             )
             return
-        self._release = weakref.finalize(self, shared.release, key)
+        self._shared, self._key = shared, key
+        # Collected: the release is queued (a finalizer may run in any thread, see ProcessShared);
+        # at exit ProcessShared.release_all lets go of what is left.
+        self._release = weakref.finalize(self, shared.release_later, key)
+        self._release.atexit = False
 
     def release(self):
-        if self._release is not None:
-            self._release()  # runs once
-            self._release = None
+        if self._release is not None and self._release.detach() is not None:
+            self._shared.release(self._key)  # here and now
+        self._release = None
 
     def hold_if(self, writer):
         """Hold the directory if this process writes it (`writer`), else let go of it."""

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -140,3 +141,42 @@ def test_only_the_chief_of_a_multi_process_job_takes_the_lock(tmp_path, monkeypa
             CheckpointManager(directory)
     finally:
         _kill(holder)
+
+
+def test_a_holder_collected_in_another_thread_while_a_lock_is_being_taken_is_released_without_deadlock(
+    tmp_path, monkeypatch
+):
+    # Seen in a test run with checkpoints in a bucket: taking a lease waits on fsspec's
+    # event-loop thread, and the garbage collector ran a finalizer there that released
+    # another holder's share; that release waited for the take, which waited for the loop.
+    # Here the take waits on a thread of the test, where the first holder is collected.
+    import threading
+
+    from keras_ext.checkpoint import _writer_lock
+
+    first_directory = str(tmp_path / "first")
+    holders = [_writer_lock.WriterLock(first_directory)]
+    holders[0].acquire()
+    make_lock, finished = _writer_lock._PROCESS._make_lock, []
+
+    def collect_the_first_holder():
+        holders.clear()  # its last reference: its finalizer runs here, in this thread
+        finished.append(True)
+
+    def make_a_lock_that_waits_on_another_thread(path):
+        if path.endswith("second"):
+            helper = threading.Thread(target=collect_the_first_holder, daemon=True)
+            helper.start()
+            helper.join(timeout=20)
+        return make_lock(path)
+
+    monkeypatch.setattr(_writer_lock._PROCESS, "_make_lock", make_a_lock_that_waits_on_another_thread)
+    second = _writer_lock.WriterLock(str(tmp_path / "second"))
+    second.acquire()
+    assert finished == [True], "the collected holder's release waited for the lock being taken"
+    deadline = time.monotonic() + 10
+    while _writer_lock._PROCESS.held(first_directory) is not None:  # released soon after, by its thread
+        assert time.monotonic() < deadline, "the collected holder's lock was never released"
+        time.sleep(0.01)
+    second.release()
+    assert _writer_lock._PROCESS.held(str(tmp_path / "second")) is None  # released at once when asked
