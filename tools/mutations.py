@@ -104,8 +104,8 @@ MUTATIONS = (
         name="lock-not-taken",
         guarantee="a second process writing a checkpoint directory in use is refused, naming the holder",
         path="keras_ext_cli/directory_lock.py",
-        old="                lock.acquire()  # DirectoryBusy: another process holds it\n",
-        new="                pass\n",
+        old="            lock.acquire()  # DirectoryBusy: another process holds it\n",
+        new="            pass\n",
         tests=("tests/checkpoint/test_one_writer.py",),
     ),
     Mutation(
