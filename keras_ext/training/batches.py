@@ -223,8 +223,9 @@ class BatchSource:
     def _array_runs(self, size, skip, steps):
         """`epoch_runs` for arrays: each execution's whole batches gathered as one stack.
 
-        The same samples in the same order as `_array_batches`, taken with one
-        index per execution instead of one per batch.
+        The same samples in the same order as `_array_batches` (both index with
+        `_rows` and `_take`), taken with one index per execution instead of one
+        per batch.
         """
         x = self.arrays[0]
         n, batch_size = len(x), self.batch_size
@@ -234,8 +235,8 @@ class BatchSource:
         for first in range(skip, last, size):
             end = min(first + size, last)
             runs = []
-            if min(end, whole) > first:
-                count = min(end, whole) - first
+            count = min(end, whole) - first  # whole batches in this execution
+            if count > 0:
                 rows = self._rows(order, first * batch_size, (first + count) * batch_size)
                 runs.append(BatchRun(stacked=self._take(rows, (count, batch_size))))
             if end > whole:  # the uneven last batch, alone
@@ -255,17 +256,10 @@ class BatchSource:
         )
 
     def _array_batches(self):
-        x, y, sample_weight = self.arrays
-        order = self.permutation(len(x)) if self.shuffle else None
-        for start in range(0, len(x), self.batch_size):
-            index = slice(start, start + self.batch_size)
-            if order is not None:
-                index = order[index]
-            yield (
-                x[index],
-                None if y is None else y[index],
-                None if sample_weight is None else sample_weight[index],
-            )
+        n = len(self.arrays[0])
+        order = self.permutation(n) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            yield self._take(self._rows(order, start, start + self.batch_size))
 
 
 def same_shape_runs(batches):
