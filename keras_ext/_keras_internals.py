@@ -285,6 +285,16 @@ def tuner_checkpoint_path(tuner, trial_id):
     return tuner._get_checkpoint_fname(trial_id)
 
 
+def tuner_callback_class():
+    """keras-tuner's `TunerCallback` (keras_tuner.src.engine.tuner_utils), which `Tuner.run_trial`
+    adds to every execution to call the tuner's on_epoch_*/on_batch_* hooks."""
+    try:
+        from keras_tuner.src.engine.tuner_utils import TunerCallback
+    except ImportError:
+        raise _tuner_changed("keras_tuner.src.engine.tuner_utils.TunerCallback") from None
+    return TunerCallback
+
+
 def _tuner_changed(what):
     import keras_tuner
 

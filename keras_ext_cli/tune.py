@@ -8,6 +8,14 @@ from keras_ext_cli.arg_types import add_verbose_argument
 from keras_ext_cli.arg_types import is_module_name
 from keras_ext_cli.arg_types import non_negative_int
 from keras_ext_cli.arg_types import positive_int
+from keras_ext_cli.errors import UsageError
+
+# `--prune`'s schedulers, and the options that belong to each (the other's are refused).
+PRUNERS = ("median", "asha")
+PRUNER_DEFAULTS = {
+    "median": {"prune_warmup_trials": 3, "prune_warmup_epochs": 1},
+    "asha": {"prune_min_epochs": 1, "prune_reduction_factor": 3},
+}
 
 # Hyperparameters `--hp` may fix or narrow, and the form each takes.
 RANGE_HPS = ("num_blocks", "dropout_rate", "weight_decay", "learning_rate")
@@ -112,20 +120,40 @@ def add_parser(subparsers):
     )
     p.add_argument(
         "--prune",
-        action="store_true",
-        help="stop a trial worse than the median of completed trials at the same epoch",
+        nargs="?",
+        const="median",
+        choices=PRUNERS,
+        help="stop hopeless trials early: 'median' (--prune alone) stops a trial worse than the median "
+        "of completed trials at the same epoch; 'asha' (successive halving) stops a trial at epoch "
+        "MIN_EPOCHS x FACTOR^k unless it is in the best 1/FACTOR of all trials that got there "
+        "(default: no pruning)",
     )
     p.add_argument(
         "--prune-warmup-trials",
         type=positive_int,
-        default=3,
-        help="trials that must run to completion before any is pruned",
+        help="median: trials that must run to completion before any is pruned (default: 3)",
     )
     p.add_argument(
         "--prune-warmup-epochs",
         type=non_negative_int,
-        default=1,
-        help="epochs every trial trains before it may be pruned",
+        help="median: epochs every trial trains before it may be pruned (default: 1)",
+    )
+    p.add_argument(
+        "--prune-min-epochs",
+        type=positive_int,
+        help="asha: epochs every trial trains, the first rung (default: 1)",
+    )
+    p.add_argument(
+        "--prune-reduction-factor",
+        type=positive_int,
+        help="asha: the rungs' spacing and the share kept at each, 1/FACTOR (default: 3, at least 2)",
+    )
+    p.add_argument(
+        "--isolate-trials",
+        action="store_true",
+        help="train each trial in a fresh child process, so no trial's memory stays behind in the search's "
+        "process (20 trials grow it by tens of MB instead of hundreds); each trial pays the child's start-up "
+        "(importing Keras and the backend, seconds)",
     )
     role = p.add_mutually_exclusive_group()
     role.add_argument(
@@ -159,3 +187,23 @@ def _hypermodel(text):
         f"must be MODULE:NAME (a build(hp) function or a keras_tuner.HyperModel on the import path), "
         f"got {text}"
     )
+
+
+def check_before_keras(args):
+    """Refuse a `--prune` option of the scheduler not chosen, and a reduction factor below 2."""
+    for pruner, defaults in PRUNER_DEFAULTS.items():
+        given = [name for name in defaults if getattr(args, name) is not None]
+        if given and args.prune != pruner:
+            chosen = f"--prune {args.prune}" if args.prune else "no --prune"
+            raise UsageError(f"--{given[0].replace('_', '-')} applies to --prune {pruner}, not {chosen}.")
+    if args.prune_reduction_factor is not None and args.prune_reduction_factor < 2:
+        raise UsageError(f"--prune-reduction-factor must be at least 2, got {args.prune_reduction_factor}.")
+
+
+def pruner_settings(args):
+    """`--prune`'s scheduler's options, defaults filled in: {} without --prune."""
+    defaults = PRUNER_DEFAULTS.get(args.prune, {})
+    return {
+        name: default if getattr(args, name) is None else getattr(args, name)
+        for name, default in defaults.items()
+    }

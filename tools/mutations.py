@@ -567,6 +567,38 @@ MUTATIONS = (
             "test_a_server_that_dies_mid_upload_stops_training_and_after_its_restart_a_rerun_resumes_exactly",
         ),
     ),
+    Mutation(
+        name="halving-counts-only-finished-trials",
+        guarantee="successive halving compares a trial with every trial that reached the rung, not only finished ones",
+        path="keras_ext/tuning/successive_halving.py",
+        old='REACHED = ("completed", "pruned", "running")\n',
+        new='REACHED = ("completed",)\n',
+        tests=("tests/tuning/test_successive_halving.py",),
+    ),
+    Mutation(
+        name="halving-keeps-the-worst",
+        guarantee="successive halving keeps the best 1/reduction_factor at a rung, in either direction",
+        path="keras_ext/tuning/successive_halving.py",
+        old="        return bool(sign * value < cutoff)\n",
+        new="        return bool(sign * value > cutoff)\n",
+        tests=("tests/tuning/test_successive_halving.py",),
+    ),
+    Mutation(
+        name="isolated-trial-unseeded",
+        guarantee="a trial in its own process trains exactly as it would in the search's process",
+        path="keras_ext/tuning/_trial_process.py",
+        old='        keras.utils.set_random_seed(payload["seed"])\n',
+        new="",
+        tests=("tests/tuning/test_trial_process.py",),
+    ),
+    Mutation(
+        name="isolated-trial-in-process",
+        guarantee="with isolate_trials each trial trains in a process of its own",
+        path="keras_ext/tuning/_tuners.py",
+        old="        if not self.isolate_trials:\n",
+        new="        if True:\n",
+        tests=("tests/tuning/test_trial_process.py",),
+    ),
 )
 
 

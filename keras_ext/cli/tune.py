@@ -58,6 +58,19 @@ def _set_role(args):
     os.environ["KERASTUNER_ORACLE_PORT"] = str(args.oracle_port)
 
 
+def _pruning(args):
+    """The search's pruning callback from `--prune` and its options (checked before Keras)."""
+    from keras_ext import tuning
+    from keras_ext_cli.tune import pruner_settings
+
+    settings = pruner_settings(args)
+    if args.prune == "median":
+        return tuning.MedianPruning(settings["prune_warmup_trials"], settings["prune_warmup_epochs"])
+    if args.prune == "asha":
+        return tuning.SuccessiveHalving(settings["prune_min_epochs"], settings["prune_reduction_factor"])
+    return None
+
+
 def _prepare(args):
     """Check everything and return (search, data); raises ValueError before anything is written."""
     import keras
@@ -68,7 +81,7 @@ def _prepare(args):
     arrays = _inputs.load_checked_arrays(args.dataset, seed=args.seed)
     if hypermodel is None:
         hypermodel = tuning.SimpleCNNHyperModel(arrays.input_shape, arrays.num_classes, **parse_hp(args.hp))
-    pruning = tuning.MedianPruning(args.prune_warmup_trials, args.prune_warmup_epochs) if args.prune else None
+    pruning = _pruning(args)
     search = tuning.Search(
         hypermodel,
         tuner=args.tuner,
@@ -81,6 +94,7 @@ def _prepare(args):
         overwrite=args.overwrite,
         seed=args.seed,
         pruning=pruning,
+        isolate_trials=args.isolate_trials,
     )
     _check_project(search, args)
     keras.utils.set_random_seed(args.seed)

@@ -2,7 +2,7 @@
 
 `SimpleCNNHyperModel` is the search space; `Search` runs it (checked input,
 resume, seeded trials, results written to the project directory);
-`MedianPruning` stops hopeless trials; `ProjectBusyError` says another live
+`MedianPruning` and `SuccessiveHalving` stop hopeless trials; `ProjectBusyError` says another live
 process is searching the project; `SearchSettingsChanged` says a project
 is resumed with another objective or number of epochs than it was searched
 with; `TrialHistory` keeps every trial's epochs on disk; `Leaderboard`
@@ -15,6 +15,7 @@ from keras_ext.tuning.hypermodel import SimpleCNNHyperModel
 from keras_ext.tuning.leaderboard import Leaderboard
 from keras_ext.tuning.median_pruning import MedianPruning
 from keras_ext.tuning.search import Search
+from keras_ext.tuning.successive_halving import SuccessiveHalving
 from keras_ext.tuning.trial_history import TrialHistory
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "Search",
     "SearchSettingsChanged",
     "SimpleCNNHyperModel",
+    "SuccessiveHalving",
     "TrialHistory",
 ]

@@ -1,18 +1,15 @@
 """`MedianPruning`: stop a trial that is worse than the median of finished trials at the same epoch."""
 
-import copy
-
 import keras
 import numpy as np
 
 from keras_ext._validation import check_positive_int
+from keras_ext.tuning._trial_pruner import TrialPruner
 from keras_ext.tuning.trial_history import TrialHistory
-
-DIRECTIONS = ("min", "max")
 
 
 @keras.saving.register_keras_serializable(package="keras_ext")
-class MedianPruning(keras.callbacks.Callback):
+class MedianPruning(TrialPruner):
     """Early-stops hopeless trials of a search, as Optuna's `MedianPruner` does.
 
     At the end of epoch `e` (1-based) of a trial, once `e > warmup_epochs` and
@@ -54,27 +51,11 @@ class MedianPruning(keras.callbacks.Callback):
         directory=None,
         trial_id=None,
     ):
-        super().__init__()
+        super().__init__(objective, direction, directory, trial_id)
         self.warmup_trials = check_positive_int("warmup_trials", warmup_trials)
         if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int) or warmup_epochs < 0:
             raise ValueError(f"`warmup_epochs` must be an int >= 0, got warmup_epochs={warmup_epochs!r}.")
         self.warmup_epochs = warmup_epochs
-        if direction not in DIRECTIONS:
-            raise ValueError(f"`direction` must be 'min' or 'max', got direction={direction!r}.")
-        self.objective = objective
-        self.direction = direction
-        self.directory = directory
-        self.trial_id = trial_id
-
-    def for_trial(self, directory, trial_id, objective=None, direction=None):
-        """A copy bound to one trial; `objective`/`direction` fill in what is unset."""
-        bound = copy.copy(self)
-        bound.directory = directory
-        bound.trial_id = trial_id
-        bound.objective = self.objective or objective
-        if self.objective is None and direction is not None:
-            bound.direction = direction
-        return bound
 
     def should_prune(self, value, completed_values):
         """Whether `value` is worse than the median of `completed_values` (after warm-up trials)."""
@@ -84,11 +65,7 @@ class MedianPruning(keras.callbacks.Callback):
         return value < median if self.direction == "max" else value > median
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.objective is None or self.directory is None or self.trial_id is None:
-            raise ValueError(
-                "MedianPruning needs `objective`, `directory` and `trial_id`; pass it to "
-                "keras_ext.tuning.Search(pruning=...) or bind it with for_trial()."
-            )
+        self._check_bound()
         last_epoch = (self.params or {}).get("epochs")
         if epoch + 1 <= self.warmup_epochs or (last_epoch and epoch + 1 >= last_epoch):
             return
@@ -104,12 +81,5 @@ class MedianPruning(keras.callbacks.Callback):
         return {
             "warmup_trials": self.warmup_trials,
             "warmup_epochs": self.warmup_epochs,
-            "objective": self.objective,
-            "direction": self.direction,
-            "directory": self.directory,
-            "trial_id": self.trial_id,
+            **super().get_config(),
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

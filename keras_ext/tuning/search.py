@@ -10,11 +10,12 @@ import numpy as np
 from keras_ext._validation import check_positive_int
 from keras_ext.tuning import _search_record
 from keras_ext.tuning._project_lock import hold_project
+from keras_ext.tuning._trial_process import check_picklable
+from keras_ext.tuning._trial_pruner import TrialPruner
 from keras_ext.tuning._tuners import TUNERS
 from keras_ext.tuning._tuners import check_tensorboard
 from keras_ext.tuning._tuners import is_worker
 from keras_ext.tuning.leaderboard import Leaderboard
-from keras_ext.tuning.median_pruning import MedianPruning
 
 BEST_MODEL = "best_model.keras"
 BEST_HYPERPARAMETERS = "best_hyperparameters.json"
@@ -73,7 +74,15 @@ class Search:
         project_name: the project folder's name.
         overwrite: start afresh instead of resuming.
         seed: seeds the tuner and every trial.
-        pruning: a `MedianPruning` (or None).
+        pruning: a `MedianPruning`, a `SuccessiveHalving` (or None).
+        isolate_trials: run each execution of each trial in a fresh child
+            process (`multiprocessing`'s spawn), so no trial's memory stays
+            behind in the search's process: 20 trials grow it by tens of MB
+            instead of hundreds. The hypermodel, the data and the callbacks
+            are pickled for each trial (define them in an importable module),
+            and each trial pays the child's start-up (importing Keras and the
+            backend, seconds). Same results for a trial's first execution as
+            in-process.
 
     Example:
 
@@ -98,12 +107,15 @@ class Search:
         overwrite=False,
         seed=0,
         pruning=None,
+        isolate_trials=False,
     ):
         hypermodel = as_hypermodel(hypermodel)
         if tuner not in TUNERS:
             raise ValueError(f"Unknown tuner {tuner!r}: expected one of {list(TUNERS)}.")
-        if pruning is not None and not isinstance(pruning, MedianPruning):
-            raise ValueError(f"`pruning` must be a MedianPruning or None, got pruning={pruning!r}.")
+        if pruning is not None and not isinstance(pruning, TrialPruner):
+            raise ValueError(
+                f"`pruning` must be a MedianPruning, a SuccessiveHalving or None, got pruning={pruning!r}."
+            )
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"`seed` must be an int >= 0, got seed={seed!r}.")
         self.hypermodel = hypermodel
@@ -116,6 +128,9 @@ class Search:
         self.overwrite = bool(overwrite)
         self.seed = seed
         self.pruning = pruning
+        self.isolate_trials = bool(isolate_trials)
+        if self.isolate_trials:
+            check_picklable("the hypermodel", hypermodel)
         self.tuner = None
         self._checked = False
         self._holds_lock = False
@@ -144,6 +159,8 @@ class Search:
                 f"model's score are measured on it; got {type(validation_data).__name__}."
             )
         check_tensorboard(callbacks)
+        if self.isolate_trials:
+            check_picklable("the callbacks", list(callbacks or []))
         self.check_project(epochs)
         if not self._checked:
             self.check(x, y)
@@ -282,6 +299,7 @@ class Search:
             project_name=self.project_name,
             # A worker must never delete the project its chief is serving.
             overwrite=self.overwrite and not is_worker(),
+            isolate_trials=self.isolate_trials,
         )
         if self.tuner_name == "hyperband":
             tuner = TUNERS["hyperband"](max_epochs=epochs, **kwargs)

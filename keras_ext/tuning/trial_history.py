@@ -110,15 +110,16 @@ class TrialHistory:
             record["status"] = "completed" if record["pruned_at_epoch"] is None else "pruned"
         self._write(trial_id, record)
 
-    def values_at(self, objective, epoch, exclude=None):
-        """Objective values at `epoch` of the completed trials (mean over executions).
+    def values_at(self, objective, epoch, exclude=None, statuses=("completed",)):
+        """Objective values at `epoch` of the trials of `statuses` (mean over executions).
 
-        Only trials that ran to the end count (pruned ones do not), as in
-        Optuna's median pruner.
+        By default only trials that ran to the end count (pruned ones do not),
+        as in Optuna's median pruner; successive halving counts every trial
+        that reached the epoch (`statuses=("completed", "pruned", "running")`).
         """
         values = []
         for trial_id, record in self.load_all().items():
-            if trial_id == exclude or record["status"] != "completed":
+            if trial_id == exclude or record["status"] not in statuses:
                 continue
             at_epoch = [
                 run[epoch][objective]

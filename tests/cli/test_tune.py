@@ -271,6 +271,11 @@ def test_chief_and_two_workers_on_localhost_run_each_of_four_trials_once(tmp_pat
         (["--max-trials", "0"], "--max-trials"),
         (["--seed", "-1"], "--seed"),
         (["--executions-per-trial", "-1"], "--executions-per-trial"),
+        (["--prune", "hyperband"], "--prune: invalid choice: 'hyperband'"),
+        (["--prune-min-epochs", "2"], "--prune-min-epochs applies to --prune asha, not no --prune"),
+        (["--prune", "--prune-reduction-factor", "2"], "applies to --prune asha, not --prune median"),
+        (["--prune", "asha", "--prune-warmup-trials", "2"], "applies to --prune median, not --prune asha"),
+        (["--prune", "asha", "--prune-reduction-factor", "1"], "--prune-reduction-factor must be at least 2"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message_and_write_nothing(tmp_path, capsys, argv, message):
@@ -278,6 +283,31 @@ def test_bad_arguments_exit_2_with_a_message_and_write_nothing(tmp_path, capsys,
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("keras-ext tune: error: ") and message in lines[0], lines
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        ([], None),
+        (["--prune"], {"name": "MedianPruning", "warmup_trials": 3, "warmup_epochs": 1}),
+        (["--prune", "median", "--prune-warmup-epochs", "0"], {"warmup_trials": 3, "warmup_epochs": 0}),
+        (["--prune", "asha"], {"name": "SuccessiveHalving", "min_epochs": 1, "reduction_factor": 3}),
+        (
+            ["--prune", "asha", "--prune-min-epochs", "2", "--prune-reduction-factor", "4"],
+            {"min_epochs": 2, "reduction_factor": 4},
+        ),
+    ],
+)
+def test_prune_chooses_the_scheduler_and_its_settings(argv, expected):
+    from keras_ext.cli.tune import _pruning
+    from keras_ext_cli.main import build_parser
+
+    pruning = _pruning(build_parser().parse_args(["tune", *argv]))
+    if expected is None:
+        assert pruning is None
+        return
+    found = {"name": type(pruning).__name__, **pruning.get_config()}
+    assert {key: found[key] for key in expected} == expected
 
 
 @pytest.mark.parametrize(

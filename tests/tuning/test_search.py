@@ -12,6 +12,7 @@ import pytest
 from keras_ext.tuning import MedianPruning
 from keras_ext.tuning import Search
 from keras_ext.tuning import SimpleCNNHyperModel
+from keras_ext.tuning import SuccessiveHalving
 from tests.tuning.tiny_data import tiny_digits
 
 pytestmark = pytest.mark.tensorflow_only
@@ -33,7 +34,7 @@ def _hypermodel(**kwargs):
         ({"max_trials": 0}, "`max_trials` must be a positive integer"),
         ({"executions_per_trial": 0}, "`executions_per_trial` must be a positive integer"),
         ({"seed": -1}, "`seed` must be an int >= 0"),
-        ({"pruning": "median"}, "`pruning` must be a MedianPruning or None"),
+        ({"pruning": "median"}, "`pruning` must be a MedianPruning, a SuccessiveHalving or None"),
         ({"direction": "up"}, "`direction` must be 'min' or 'max'"),
         ({"objective": 3}, "`objective` must be a metric name or a keras_tuner.Objective"),
         (
@@ -126,7 +127,16 @@ class _LearningRateHyperModel(keras_tuner.HyperModel):
         return model
 
 
-def test_pruning_stops_the_hopeless_trial_and_the_leaderboard_says_so(tmp_path):
+@pytest.mark.parametrize(
+    "pruning",
+    [
+        MedianPruning(warmup_trials=1, warmup_epochs=1),
+        # Rungs at epochs 2 and 4; the first trial at a rung always goes on.
+        SuccessiveHalving(min_epochs=2, reduction_factor=2),
+    ],
+    ids=["median", "successive_halving"],
+)
+def test_pruning_stops_the_hopeless_trial_and_the_leaderboard_says_so(tmp_path, pruning):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 3)).astype("float32")
     y = x @ np.array([1.0, -2.0, 0.5], "float32")
@@ -136,7 +146,7 @@ def test_pruning_stops_the_hopeless_trial_and_the_leaderboard_says_so(tmp_path):
         objective="val_loss",
         max_trials=2,
         directory=str(tmp_path),
-        pruning=MedianPruning(warmup_trials=1, warmup_epochs=1),
+        pruning=pruning,
     )
     board = search.run(x, y, (x, y), epochs=5, verbose=0)
     by_lr = {row["hyperparameters"]["lr"]: row for row in board.rows}
