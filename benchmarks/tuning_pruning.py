@@ -1,20 +1,22 @@
-"""Search time saved by median pruning: the same random search with and without `--prune`.
+"""Search time saved by pruning: the same random search without pruning, with `--prune median` and
+with `--prune asha` (successive halving).
 
-Runs `keras-ext tune` twice on the built-in digits, in fresh processes, with
-the same seed (so both draw the same hyperparameters, and a trial that is
-not pruned trains exactly as in the other run), and compares the epochs
-trained in all, the wall time and the best trial.
+Runs `keras-ext tune` once per scheduler on the built-in digits, in fresh
+processes, with the same seed (so all draw the same hyperparameters, and a
+trial that is not stopped trains exactly as in the other runs), and compares
+the epochs trained in all, the wall time and the best trial.
 
     python benchmarks/tuning_pruning.py                      # 12 trials x 6 epochs
-    python benchmarks/tuning_pruning.py --trials 20 --epochs 10 --warmup-epochs 3
+    python benchmarks/tuning_pruning.py --trials 20 --epochs 9 --schedulers asha
 
 The figures in docs/tuning.md are benchmarks/results/tuning/pruning.json,
 written by
 
     python benchmarks/tuning_pruning.py --output benchmarks/results/tuning/pruning.json
 
-Target: with pruning the search reaches the same best trial while
-training fewer epochs in total.
+Targets: every scheduler trains fewer epochs in all and finds a best trial
+within 0.01 of the unpruned search's best score; successive halving takes at
+least 40 % less wall time (issue 19).
 """
 
 import argparse
@@ -35,7 +37,13 @@ def keras_ext_command():
     return [script] if script else [sys.executable, "-m", "keras_ext.cli.main"]
 
 
+SCHEDULERS = ("median", "asha")
+WALL_TIME_SAVED_TARGET = {"asha": 0.40}
+SCORE_TOLERANCE = 0.01
+
+
 def run_search(directory, args, prune):
+    """One search; `prune` is None (no pruning) or a `--prune` scheduler."""
     command = [
         *keras_ext_command(),
         "tune",
@@ -50,18 +58,16 @@ def run_search(directory, args, prune):
         "--directory",
         directory,
         "--project-name",
-        "pruned" if prune else "full",
+        prune or "full",
         "--verbose",
         "0",
     ]
-    if prune:
-        command += [
-            "--prune",
-            "--prune-warmup-trials",
-            str(args.warmup_trials),
-            "--prune-warmup-epochs",
-            str(args.warmup_epochs),
-        ]
+    if prune == "median":
+        command += ["--prune", "median", "--prune-warmup-trials", str(args.warmup_trials)]
+        command += ["--prune-warmup-epochs", str(args.warmup_epochs)]
+    elif prune == "asha":
+        command += ["--prune", "asha", "--prune-min-epochs", str(args.min_epochs)]
+        command += ["--prune-reduction-factor", str(args.reduction_factor)]
     cpu_before = _children_cpu_seconds()
     start = time.perf_counter()
     subprocess.run(
@@ -99,35 +105,58 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--warmup-trials", type=int, default=3)
     parser.add_argument("--warmup-epochs", type=int, default=2)
+    parser.add_argument("--min-epochs", type=int, default=1, help="asha's first rung")
+    parser.add_argument("--reduction-factor", type=int, default=3, help="asha's rung spacing")
+    parser.add_argument("--schedulers", nargs="+", choices=SCHEDULERS, default=list(SCHEDULERS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", help="also write the results as JSON here")
     args = parser.parse_args(argv)
 
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as directory:
-        results = [run_search(directory, args, prune=False), run_search(directory, args, prune=True)]
+        results = [run_search(directory, args, prune=None)]
+        results += [run_search(directory, args, prune=scheduler) for scheduler in args.schedulers]
     load_after = os.getloadavg()
-    full, pruned = results
+    full, verdicts = results[0], {}
     for r in results:
         print(
-            f"pruning {'on ' if r['pruning'] else 'off'}: {r['seconds']:>6} s wall, "
+            f"pruning {r['pruning'] or 'off':>6}: {r['seconds']:>6} s wall, "
             f"{r['cpu_seconds']:>6} s CPU, {r['trial_seconds']:>6} s in trials, "
             f"{r['epochs_trained']:>3} epochs trained, {r['trials_pruned']} trials pruned, "
             f"best trial {r['best_trial']} (val_accuracy {r['best_score']:.6f})"
         )
-    same = (full["best_trial"], full["best_score"]) == (pruned["best_trial"], pruned["best_score"])
-    print(
-        f"same best trial: {same}; epochs saved: {full['epochs_trained'] - pruned['epochs_trained']} "
-        f"({1 - pruned['epochs_trained'] / full['epochs_trained']:.0%}); "
-        f"time saved: {1 - pruned['seconds'] / full['seconds']:.0%} wall, "
-        f"{1 - pruned['cpu_seconds'] / full['cpu_seconds']:.0%} CPU, "
-        f"{1 - pruned['trial_seconds'] / full['trial_seconds']:.0%} in trials"
-    )
+    for r in results[1:]:
+        verdicts[r["pruning"]] = verdict = _compare(full, r)
+        print(
+            f"{r['pruning']}: same best trial: {verdict['same_best_trial']}, score "
+            f"{verdict['best_score_difference']:+.4f}; epochs saved {verdict['epochs_saved']:.0%}; time saved: "
+            f"{verdict['wall_time_saved']:.0%} wall, {verdict['cpu_time_saved']:.0%} CPU, "
+            f"{verdict['trial_time_saved']:.0%} in trials; {'PASS' if verdict['passed'] else 'FAIL'}"
+        )
     if args.output:
         tuning_record.write(
-            args.output, vars(args), load_before, load_after, results=results, same_best_trial=same
+            args.output, vars(args), load_before, load_after, results=results, verdicts=verdicts
         )
-    return 0 if same and pruned["epochs_trained"] < full["epochs_trained"] else 1
+    return 0 if all(v["passed"] for v in verdicts.values()) else 1
+
+
+def _compare(full, pruned):
+    """How `pruned` did against the unpruned search `full`, and whether it met its targets."""
+    verdict = {
+        "same_best_trial": (full["best_trial"], full["best_score"])
+        == (pruned["best_trial"], pruned["best_score"]),
+        "best_score_difference": pruned["best_score"] - full["best_score"],
+        "epochs_saved": 1 - pruned["epochs_trained"] / full["epochs_trained"],
+        "wall_time_saved": 1 - pruned["seconds"] / full["seconds"],
+        "cpu_time_saved": 1 - pruned["cpu_seconds"] / full["cpu_seconds"],
+        "trial_time_saved": 1 - pruned["trial_seconds"] / full["trial_seconds"],
+    }
+    verdict["passed"] = (
+        abs(verdict["best_score_difference"]) <= SCORE_TOLERANCE
+        and verdict["epochs_saved"] > 0
+        and verdict["wall_time_saved"] >= WALL_TIME_SAVED_TARGET.get(pruned["pruning"], 0)
+    )
+    return verdict
 
 
 if __name__ == "__main__":
