@@ -106,8 +106,10 @@ def _fit(tmp_path, others, epochs=5):
 
 @pytest.mark.parametrize("status", ["completed", "pruned", "running"])
 def test_a_trial_behind_two_others_at_the_first_rung_stops_there(tmp_path, status):
-    # Trials stopped at the rung and trials still running count as much as finished ones.
-    trained, record = _fit(tmp_path, {"0": (status, 0.0), "1": ("completed", 0.0)})
+    # Trials stopped at the rung and trials still running count as much as finished ones: ahead
+    # of the finished trial "2" alone it would go on, behind "0" and "1" as well it stops.
+    others = {"0": (status, 0.0), "1": (status, 0.0), "2": ("completed", 1e9)}
+    trained, record = _fit(tmp_path, others)
     assert trained == 1
     assert record["status"] == "pruned" and record["pruned_at_epoch"] == 0
 
