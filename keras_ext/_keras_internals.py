@@ -9,6 +9,8 @@ the installed Keras version: a changed internal must fail loudly, never
 silently train a batch twice or skip a resume.
 """
 
+import types
+
 import keras
 
 KERAS_VERSION = keras.__version__
@@ -278,6 +280,14 @@ def tuner_build(tuner, hyperparameters):
     return tuner._try_build(hyperparameters)
 
 
+def tuner_configure_tensorboard(tuner, callbacks, trial, execution):
+    """`Tuner._configure_tensorboard_dir`: point a TensorBoard callback at the trial's execution and
+    add keras-tuner's hparams callback (on TensorFlow; `callbacks` is extended in place)."""
+    if not hasattr(tuner, "_configure_tensorboard_dir"):
+        raise _tuner_changed("Tuner._configure_tensorboard_dir")
+    tuner._configure_tensorboard_dir(callbacks, trial, execution)
+
+
 def tuner_checkpoint_path(tuner, trial_id):
     """`Tuner._get_checkpoint_fname(trial_id)`: where keras-tuner saved a trial's best weights."""
     if not hasattr(tuner, "_get_checkpoint_fname"):
@@ -285,14 +295,18 @@ def tuner_checkpoint_path(tuner, trial_id):
     return tuner._get_checkpoint_fname(trial_id)
 
 
-def tuner_callback_class():
-    """keras-tuner's `TunerCallback` (keras_tuner.src.engine.tuner_utils), which `Tuner.run_trial`
-    adds to every execution to call the tuner's on_epoch_*/on_batch_* hooks."""
+def tuner_callback_classes():
+    """`(TunerCallback, SaveBestEpoch)` of keras_tuner.src.engine.tuner_utils: what `Tuner.run_trial`
+    adds to every execution, to call the tuner's on_epoch_*/on_batch_* hooks and to save the
+    trial's best epoch (one SaveBestEpoch per trial, its `best_value` carried across executions)."""
     try:
+        from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
         from keras_tuner.src.engine.tuner_utils import TunerCallback
     except ImportError:
-        raise _tuner_changed("keras_tuner.src.engine.tuner_utils.TunerCallback") from None
-    return TunerCallback
+        raise _tuner_changed("keras_tuner.src.engine.tuner_utils.TunerCallback and SaveBestEpoch") from None
+    if not hasattr(SaveBestEpoch(types.SimpleNamespace(direction="max"), ""), "best_value"):
+        raise _tuner_changed("SaveBestEpoch.best_value")
+    return TunerCallback, SaveBestEpoch
 
 
 def _tuner_changed(what):

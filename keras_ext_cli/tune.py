@@ -194,8 +194,8 @@ def check_before_keras(args):
     for pruner, defaults in PRUNER_DEFAULTS.items():
         given = [name for name in defaults if getattr(args, name) is not None]
         if given and args.prune != pruner:
-            chosen = f"--prune {args.prune}" if args.prune else "no --prune"
-            raise UsageError(f"--{given[0].replace('_', '-')} applies to --prune {pruner}, not {chosen}.")
+            chosen = f"not to --prune {args.prune}" if args.prune else "and this search has no --prune"
+            raise UsageError(f"--{given[0].replace('_', '-')} applies to --prune {pruner}, {chosen}.")
     if args.prune_reduction_factor is not None and args.prune_reduction_factor < 2:
         raise UsageError(f"--prune-reduction-factor must be at least 2, got {args.prune_reduction_factor}.")
 

@@ -25,38 +25,73 @@ def _json(*parts):
     return json.loads(_read("benchmarks", "results", *parts))
 
 
-def test_pruning_figures_in_docs_tuning_are_pruning_json():
-    record = _json("tuning", "pruning.json")
-    full, pruned = record["results"]
-    assert not full["pruning"] and pruned["pruning"]
+def _percent(fraction):
+    return f"{round(fraction * 100)} %"
+
+
+PRUNING_LABELS = {
+    None: "no pruning",
+    "median": "`--prune median` (warm-up: {warmup_trials} trials, {warmup_epochs} epochs)",
+    "asha": "`--prune asha`",
+}
+
+
+@pytest.mark.parametrize("name", ["pruning.json", "pruning-20x9.json"])
+def test_pruning_figures_in_docs_tuning_are_the_json(name):
+    record = _json("tuning", name)
+    arguments = record["arguments"]
+    full = record["results"][0]
+    assert full["pruning"] is None
     text = " ".join(_read("docs", "tuning.md").split())
-    quoted = [
-        f"pruning stopped {pruned['trials_pruned']} of the {record['arguments']['trials']} trials",
-        f"trained {pruned['epochs_trained']} epochs instead of {full['epochs_trained']}",
-        # Numbered as keras-tuner prints trials (#N, from 1), named by its id (trial_<id>).
-        f"(#{int(pruned['best_trial']) + 1}, `trial_{pruned['best_trial']}`, val_accuracy {pruned['best_score']:.6f})",
-        f"({pruned['cpu_seconds']} s against {full['cpu_seconds']} s,",
-        f"({pruned['trial_seconds']} s against {full['trial_seconds']} s)",
-        f"CPU {pruned['cpu_seconds']} s instead of {full['cpu_seconds']} s",
-    ]
-    assert record["same_best_trial"] and full["best_trial"] == pruned["best_trial"]
-    for figure in quoted:
-        assert figure in text, figure
+    for result in record["results"]:
+        label = PRUNING_LABELS[result["pruning"]].format(**arguments)
+        if result["pruning"] is None:
+            saved, best = (
+                "",
+                f"#{int(full['best_trial']) + 1} (`trial_{full['best_trial']}`), {full['best_score']:.6f}",
+            )
+        else:
+            verdict = record["verdicts"][result["pruning"]]
+            assert verdict["same_best_trial"], result["pruning"]  # what "the same" says
+            saved = f"{_percent(verdict['wall_time_saved'])} wall, {_percent(verdict['cpu_time_saved'])} CPU"
+            best = "the same"
+        row = (
+            f"| {arguments['trials']} trials x {arguments['epochs']} epochs, {label} | {result['epochs_trained']} "
+            f"| {result['trials_pruned']} | {result['seconds']} s | {saved} | {best} |"
+        )
+        row = " ".join(row.split())  # the empty cell, as the page writes it
+        assert row in text, row
+        if result["pruning"] is not None:  # and in the table of figures at the end
+            name = {"median": "median", "asha": "successive halving"}[result["pruning"]]
+            summary = (
+                f"{name}: {result['epochs_trained']} instead of {full['epochs_trained']} epochs, "
+                f"{_percent(verdict['wall_time_saved'])} less wall time"
+            )
+            assert summary in text, summary
 
 
 def test_memory_figures_in_docs_tuning_are_memory_json():
     record = _json("tuning", "memory.json")
-    ours, stock = (next(r for r in record["results"] if r["mode"] == m) for m in ("keras_ext", "stock"))
+    by_mode = {r["mode"]: r for r in record["results"]}
     text = " ".join(_read("docs", "tuning.md").split())
-    quoted = [
-        f"grew by {ours['growth_after_2nd_trial_mb']} MB from the end of the 2nd trial",
-        f"({ours['rss_after_2nd_trial_mb']} MB to {ours['rss_after_last_trial_mb']} MB)",
-        f"grew by {stock['growth_after_2nd_trial_mb']} MB ({stock['rss_after_2nd_trial_mb']} MB to "
-        f"{stock['rss_after_last_trial_mb']} MB)",
-        f"keras_ext {ours['growth_after_2nd_trial_mb']} MB; stock keras-tuner {stock['growth_after_2nd_trial_mb']} MB",
-    ]
-    for figure in quoted:
-        assert figure in text, figure
+    labels = {
+        "keras_ext_isolated": "keras_ext, isolated trials",
+        "keras_ext": "keras_ext, one process",
+        "stock": "stock keras-tuner `RandomSearch`",
+    }
+    for mode, label in labels.items():
+        r = by_mode[mode]
+        row = (
+            f"| {label} | +{r['growth_after_2nd_trial_mb']} MB ({r['rss_after_2nd_trial_mb']} to "
+            f"{r['rss_after_last_trial_mb']} MB) | {r['seconds']} s |"
+        )
+        assert row in text, row
+    figures = (
+        f"isolated trials +{by_mode['keras_ext_isolated']['growth_after_2nd_trial_mb']} MB; one process "
+        f"+{by_mode['keras_ext']['growth_after_2nd_trial_mb']} MB; stock keras-tuner "
+        f"+{by_mode['stock']['growth_after_2nd_trial_mb']} MB"
+    )
+    assert figures in text, figures
 
 
 def _results_markdown():

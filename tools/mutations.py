@@ -599,6 +599,22 @@ MUTATIONS = (
         new="        if True:\n",
         tests=("tests/tuning/test_trial_process.py",),
     ),
+    Mutation(
+        name="isolated-best-epoch-forgotten",
+        guarantee="with isolated trials a later execution saves only an epoch better than every earlier one",
+        path="keras_ext/tuning/_trial_process.py",
+        old="            callback.best_value = best_value\n",
+        new="            pass\n",
+        tests=("tests/tuning/test_trial_process.py",),
+    ),
+    Mutation(
+        name="isolated-hparams-in-the-search",
+        guarantee="with isolated trials each trial writes its TensorBoard logs and hparams from its own process",
+        path="keras_ext/tuning/_tuners.py",
+        old="        if self.isolate_trials or not any(_is_tensorboard(callback) for callback in callbacks):\n",
+        new="        if not any(_is_tensorboard(callback) for callback in callbacks):\n",
+        tests=("tests/cli/test_tune_hypermodel.py",),
+    ),
 )
 
 

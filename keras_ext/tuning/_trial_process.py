@@ -18,6 +18,7 @@ import pickle
 import traceback
 
 import keras
+import keras_tuner
 
 from keras_ext import _keras_internals
 
@@ -44,52 +45,88 @@ def check_picklable(what, value):
         ) from e
 
 
-def build_and_fit(tuner, trial, seed, args, kwargs):
-    """`tuner._build_and_fit_model(trial, *args, **kwargs)` in a child process, seeded with `seed`."""
-    # keras-tuner's TunerCallback calls the tuner's on_epoch_*/on_batch_* hooks, which are no-ops in
-    # keras-tuner 1.4 and not overridden here: the child has no tuner to call, so it is left out.
-    relay = _keras_internals.tuner_callback_class()
+def build_and_fit(tuner, trial, execution, seed, args, kwargs):
+    """`tuner._build_and_fit_model(trial, *args, **kwargs)` in a child process, seeded with `seed`.
+
+    `execution` is the execution's number in the trial: the child configures the
+    TensorBoard callback's per-execution log directory itself (keras-tuner's
+    hparams callback opens a file writer, which cannot be sent).
+    """
+    relay, save_best_epoch = _keras_internals.tuner_callback_classes()
+    # TunerCallback calls the tuner's on_epoch_*/on_batch_* hooks, no-ops in keras-tuner 1.4 and
+    # not overridden here: the child has no tuner to call, so it is left out.
     callbacks = [c for c in kwargs.get("callbacks", []) if not isinstance(c, relay)]
-    payload = {
-        "tuner": _without_oracle(tuner),
-        "trial": trial,
-        "seed": seed,
-        "args": args,
-        "kwargs": {**kwargs, "callbacks": callbacks},
-    }
-    payload = check_picklable("the trial (its tuner, hypermodel, data and callbacks)", payload)
+    try:
+        payload = check_picklable(
+            "the trial (its tuner, hypermodel, data and callbacks)",
+            {
+                "tuner": _without_oracle(tuner),
+                "trial": trial,
+                "execution": execution,
+                "seed": seed,
+                "args": args,
+                "kwargs": {**kwargs, "callbacks": callbacks},
+            },
+        )
+    except ValueError as e:  # fatal: every trial would fail the same way
+        raise keras_tuner.errors.FatalValueError(str(e)) from e
+    status, value = _run_child(payload, trial.trial_id)
+    if status == "error":
+        raise _child_error(trial.trial_id, *value)
+    results, best_value = value
+    # keras-tuner keeps one SaveBestEpoch per trial, so a later execution saves only a better
+    # epoch than an earlier one reached: the child's copy saw this execution's epochs.
+    for callback in callbacks:
+        if isinstance(callback, save_best_epoch) and best_value is not None:
+            callback.best_value = best_value
+    return _as_results(results)
+
+
+def _run_child(payload, trial_id):
+    """Start the trial's process, send it `payload`, and return what it sends back."""
     context = multiprocessing.get_context("spawn")  # a fork of a process running TF or JAX is unsafe
     connection, child_connection = context.Pipe()
-    with _backend_in_environment():
+    with _child_environment():
         process = context.Process(
-            target=_child_main, args=(child_connection,), name=f"keras_ext trial {trial.trial_id}"
+            target=_child_main, args=(child_connection,), name=f"keras_ext trial {trial_id}"
         )
         process.start()
     child_connection.close()
     try:
         connection.send_bytes(payload)
-        status, value = connection.recv()
+        return connection.recv()
     except (EOFError, BrokenPipeError, ConnectionResetError):
-        process.join()
+        _end(process, grace=30)
         raise TrialProcessError(
-            f"trial {trial.trial_id}'s process ended (exit code {process.exitcode}) before it sent its result"
+            f"trial {trial_id}'s process ended (exit code {process.exitcode}) before it sent its result"
         ) from None
-    except BaseException:  # interrupted here (KeyboardInterrupt): the trial's process goes too
-        process.terminate()
-        process.join()
-        raise
     finally:
         connection.close()
-    process.join(timeout=60)  # it exits once the result is sent
-    if process.is_alive():
-        process.terminate()
-        process.join()
-    if status == "error":
-        error, text = value
-        if error is None:
-            raise TrialProcessError(f"trial {trial.trial_id} failed in its process:\n{text}")
-        raise error from TrialProcessError(f"in trial {trial.trial_id}'s process:\n{text}")
-    return _as_results(value)
+        _end(process, grace=60)  # it exits once the result is sent; interrupted here, it goes too
+
+
+def _end(process, grace):
+    """Wait up to `grace` seconds for `process` to exit, then stop it (SIGTERM, then SIGKILL)."""
+    try:
+        process.join(timeout=grace)
+    finally:
+        for stop in (process.terminate, process.kill):
+            if process.exitcode is not None:
+                break
+            stop()
+            process.join(timeout=10)
+
+
+def _child_error(trial_id, pickled_error, text):
+    """The child's exception with its traceback as the cause, or a TrialProcessError holding the traceback."""
+    try:
+        error = pickle.loads(pickled_error) if pickled_error is not None else None
+    except Exception:  # an exception class whose __init__ does not take its args back
+        error = None
+    if error is None:
+        return TrialProcessError(f"trial {trial_id} failed in its process:\n{text}")
+    error.__cause__ = TrialProcessError(f"in trial {trial_id}'s process:\n{text}")
+    return error
 
 
 def _without_oracle(tuner):
@@ -101,18 +138,31 @@ def _without_oracle(tuner):
     return child
 
 
+# What the child's environment gets unless the user set it: the backend of this process (the child
+# imports Keras before anything else), and, on a GPU, no preallocation of most of its memory: this
+# process has started the backend already (the search's checks build a model) and holds its share.
+def _child_settings():
+    return {
+        "KERAS_BACKEND": keras.backend.backend(),
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+    }
+
+
 @contextlib.contextmanager
-def _backend_in_environment():
-    """The child imports Keras before anything else: it must choose this process's backend."""
-    before = os.environ.get("KERAS_BACKEND")
-    os.environ["KERAS_BACKEND"] = keras.backend.backend()
+def _child_environment():
+    """`_child_settings()` in os.environ while the child starts (spawn copies it), then as before."""
+    added = {k: v for k, v in _child_settings().items() if k not in os.environ or k == "KERAS_BACKEND"}
+    before = {k: os.environ.get(k) for k in added}
+    os.environ.update(added)
     try:
         yield
     finally:
-        if before is None:
-            del os.environ["KERAS_BACKEND"]
-        else:
-            os.environ["KERAS_BACKEND"] = before
+        for k, v in before.items():
+            if v is None:
+                del os.environ[k]
+            else:
+                os.environ[k] = v
 
 
 def _as_results(value):
@@ -135,15 +185,18 @@ def _child_main(connection):
     try:
         payload = pickle.loads(connection.recv_bytes())
         keras.utils.set_random_seed(payload["seed"])
-        tuner = payload["tuner"]
-        results = tuner._build_and_fit_model(payload["trial"], *payload["args"], **payload["kwargs"])
-        connection.send(("ok", _portable(results)))
+        tuner, trial, callbacks = payload["tuner"], payload["trial"], payload["kwargs"]["callbacks"]
+        _keras_internals.tuner_configure_tensorboard(tuner, callbacks, trial, payload["execution"])
+        results = tuner._build_and_fit_model(trial, *payload["args"], **payload["kwargs"])
+        _, save_best_epoch = _keras_internals.tuner_callback_classes()
+        best = [c.best_value for c in callbacks if isinstance(c, save_best_epoch)]
+        connection.send(("ok", (_portable(results), best[0] if best else None)))
     except BaseException as e:
         text = traceback.format_exc()
         try:
-            pickle.dumps(e)
+            pickled = pickle.dumps(e)
         except Exception:
-            e = None
-        connection.send(("error", (e, text)))
+            pickled = None
+        connection.send(("error", (pickled, text)))
     finally:
         connection.close()

@@ -73,7 +73,7 @@ class _KerasExtTrials:
         # process restarts it, so an execution after the first gets a seed of its own (the first
         # gets the trial's, and trains as it would in-process).
         seed = self.trial_seed + int(trial.trial_id) + EXECUTION_SEED_STRIDE * execution
-        return _trial_process.build_and_fit(self, trial, seed, args, kwargs)
+        return _trial_process.build_and_fit(self, trial, execution, seed, args, kwargs)
 
     def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
         # keras-tuner 1.4 (keras_tuner/src/engine/tuner.py, Tuner._configure_tensorboard_dir,
@@ -83,7 +83,8 @@ class _KerasExtTrials:
         # the trial and adds an hparams callback). Without one there is nothing to configure, so
         # a TensorFlow installed without tensorboard must not fail every trial: only search with a
         # TensorBoard callback needs the package (`Search.run` checks that before the first trial).
-        if not any(_is_tensorboard(callback) for callback in callbacks):
+        # With isolated trials the trial's process does it: the hparams callback cannot be sent there.
+        if self.isolate_trials or not any(_is_tensorboard(callback) for callback in callbacks):
             return
         super()._configure_tensorboard_dir(callbacks, trial, execution)
 

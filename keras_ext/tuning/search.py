@@ -161,6 +161,9 @@ class Search:
         check_tensorboard(callbacks)
         if self.isolate_trials:
             check_picklable("the callbacks", list(callbacks or []))
+            for name, value in (("x", x), ("y", y), *zip(("x_val", "y_val"), validation_data, strict=True)):
+                if not isinstance(value, np.ndarray):  # arrays always pickle, and may be large
+                    check_picklable(f"`{name}`", value)
         self.check_project(epochs)
         if not self._checked:
             self.check(x, y)

@@ -272,9 +272,12 @@ def test_chief_and_two_workers_on_localhost_run_each_of_four_trials_once(tmp_pat
         (["--seed", "-1"], "--seed"),
         (["--executions-per-trial", "-1"], "--executions-per-trial"),
         (["--prune", "hyperband"], "--prune: invalid choice: 'hyperband'"),
-        (["--prune-min-epochs", "2"], "--prune-min-epochs applies to --prune asha, not no --prune"),
-        (["--prune", "--prune-reduction-factor", "2"], "applies to --prune asha, not --prune median"),
-        (["--prune", "asha", "--prune-warmup-trials", "2"], "applies to --prune median, not --prune asha"),
+        (
+            ["--prune-min-epochs", "2"],
+            "--prune-min-epochs applies to --prune asha, and this search has no --prune",
+        ),
+        (["--prune", "--prune-reduction-factor", "2"], "applies to --prune asha, not to --prune median"),
+        (["--prune", "asha", "--prune-warmup-trials", "2"], "applies to --prune median, not to --prune asha"),
         (["--prune", "asha", "--prune-reduction-factor", "1"], "--prune-reduction-factor must be at least 2"),
     ],
 )

@@ -137,10 +137,19 @@ def test_a_build_function_is_searched_with_hparams_logs_and_its_best_model_loads
     user_dir, capsys, monkeypatch
 ):
     # In process, as `keras-ext tune` runs it (the console script's own PYTHONPATH lookup is
-    # tests/cli/test_train_model_forms.py's): a second TensorFlow process would add ~10 s of CPU.
+    # tests/cli/test_train_model_forms.py's), but with --isolate-trials: each trial's process
+    # imports the user's module from the search's path and writes the trial's TensorBoard logs.
+    from keras_ext.tuning import _trial_process
+
+    sent = []
+    build_and_fit = _trial_process.build_and_fit
+    monkeypatch.setattr(
+        _trial_process, "build_and_fit", lambda *a: sent.append(a[1].trial_id) or build_and_fit(*a)
+    )
     monkeypatch.chdir(user_dir)
     argv = ["tune", "--hypermodel", "mymodule:build_hp", "--dataset", "data.npz", "--max-trials", "2"]
-    assert main([*argv, "--epochs", "1", "--verbose", "0", "--directory", "runs"]) == 0
+    assert main([*argv, "--epochs", "1", "--verbose", "0", "--directory", "runs", "--isolate-trials"]) == 0
+    assert sent == ["0", "1"]
     project = user_dir / "runs" / "mymodule.build_hp"  # the default project name
     assert "keras-ext tune: random search of mymodule:build_hp on data.npz" in capsys.readouterr().out
     rows = _assert_the_user_s_space_was_searched(project)
@@ -167,18 +176,8 @@ def test_a_build_function_is_searched_with_hparams_logs_and_its_best_model_loads
     )
 
 
-def test_a_hypermodel_subclass_is_made_and_searched_without_tensorboard_logs(user_dir, capsys, monkeypatch):
-    # --isolate-trials: the trial's process imports the user's module from the search's path.
-    from keras_ext.tuning import _trial_process
-
-    sent = []
-    build_and_fit = _trial_process.build_and_fit
-    monkeypatch.setattr(
-        _trial_process, "build_and_fit", lambda *a: sent.append(a[1].trial_id) or build_and_fit(*a)
-    )
-    argv = _args(user_dir, "mymodule:MyHyperModel", "--logdir", "", "--max-trials", "1", "--isolate-trials")
-    assert main(argv) == 0
-    assert sent == ["0"]
+def test_a_hypermodel_subclass_is_made_and_searched_without_tensorboard_logs(user_dir, capsys):
+    assert main(_args(user_dir, "mymodule:MyHyperModel", "--logdir", "", "--max-trials", "1")) == 0
     project = user_dir / "runs" / "mymodule.MyHyperModel"
     _assert_the_user_s_space_was_searched(project, trials=1)
     assert (project / "best_model.keras").exists() and not (project / "logs").exists()

@@ -5,6 +5,7 @@ import os
 import signal
 
 import keras
+import keras_tuner
 import numpy as np
 import pytest
 
@@ -37,6 +38,49 @@ class KillTheTrainingProcess(keras.callbacks.Callback):
         # Never the test's own process, should a trial ever train there.
         assert os.getpid() != self.search_pid, "the trial trained in the search's process"
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class BlankLaterExecutions(keras.callbacks.Callback):
+    """From a trial's 2nd execution on, every weight zeroed after each step: the model predicts
+    one class, and its epochs score worse than the 1st execution's."""
+
+    def __init__(self, counter_path):
+        super().__init__()
+        self.counter_path = counter_path
+        self.blank = False
+
+    def on_train_begin(self, logs=None):
+        with open(self.counter_path, "a+") as f:
+            f.seek(0)
+            self.blank = bool(f.read())
+            f.write("x")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.blank:
+            self.model.set_weights([np.zeros_like(w) for w in self.model.get_weights()])
+
+
+class DenseDigits(keras_tuner.HyperModel):
+    """Logistic regression on the 8x8 digits: it learns in a few epochs."""
+
+    def build(self, hp):
+        model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+        model.compile(
+            keras.optimizers.Adam(hp.Choice("learning_rate", [0.05])),
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+        return model
+
+
+class NeedsTwoArguments(Exception):
+    def __init__(self, what, why):
+        super().__init__(f"{what}: {why}")
+
+
+class RaiseUnrebuildable(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise NeedsTwoArguments("the user's callback", "gave up")
 
 
 def _search(directory, **kwargs):
@@ -93,6 +137,31 @@ def test_a_trial_whose_process_is_killed_fails_and_says_how(tmp_path, capsys):
     assert f"trial 0's process ended (exit code {-signal.SIGKILL})" in capsys.readouterr().err
     assert TrialHistory(search.project_dir).load("0")["status"] == "failed"
     assert board.best is None
+
+
+def test_the_best_epoch_over_all_executions_of_a_trial_is_the_one_saved(tmp_path):
+    # keras-tuner saves a later execution's epoch only if it beats every earlier one.
+    x, y, x_val, y_val = tiny_digits(240, 120)
+    search = Search(
+        DenseDigits(), max_trials=1, directory=str(tmp_path), isolate_trials=True, executions_per_trial=2
+    )
+    callbacks = [BlankLaterExecutions(str(tmp_path / "executions.txt"))]
+    search.search(x, y, validation_data=(x_val, y_val), epochs=2, callbacks=callbacks, verbose=0)
+    first, second = TrialHistory(search.project_dir).load("0")["executions"]
+    best = max(epoch["val_accuracy"] for epoch in first)
+    assert best > max(epoch["val_accuracy"] for epoch in second)  # the blanked one is worse
+    logs = search.get_best_models(1)[0].evaluate(x_val, y_val, verbose=0, return_dict=True)
+    assert abs(logs["accuracy"] - best) < 1e-6
+
+
+def test_an_error_that_cannot_be_rebuilt_here_still_shows_the_trial_s_traceback(tmp_path, capsys):
+    x, y, x_val, y_val = tiny_digits(64, 32)
+    search = _search(tmp_path, isolate_trials=True)
+    search.max_trials = 1
+    search.search(x, y, validation_data=(x_val, y_val), epochs=1, callbacks=[RaiseUnrebuildable()], verbose=0)
+    err = capsys.readouterr().err
+    assert "trial 0 failed in its process" in err
+    assert "NeedsTwoArguments: the user's callback: gave up" in err
 
 
 def test_what_cannot_be_sent_to_a_trial_s_process_is_refused_before_any_trial(tmp_path):
