@@ -156,3 +156,13 @@ def test_3_epoch_runs_reach_090_for_seeds_0_1_and_2():
     record, train, _ = _short_runs()
     assert all(r["val_accuracy"] >= 0.9 for r in train), [r["val_accuracy"] for r in train]
     assert record["train_target_met"]
+
+
+@pytest.mark.parametrize("side, label", [("old", "6a9bc62 (2026-11-28)"), ("new", "this commit")])
+@pytest.mark.parametrize("run", [1, 2])
+def test_the_a_b_rows_in_results_md_are_their_json(side, label, run):
+    record = _json("tensorflow-cpu-rerun", "ab-6a9bc62", f"{side}-{run}.json")
+    steady = {r["variant"]: r["steady_steps_per_s"] for r in record["results"]}
+    paired = record["ratios"][0]["steady_trainer_graph_over_fit"]
+    row = f"| {label} | {run} | {steady['fit']:.1f} | {steady['trainer_graph']:.1f} | {paired:.2f} |"
+    assert row in _read("benchmarks", "RESULTS.md"), row
