@@ -166,3 +166,14 @@ def test_the_a_b_rows_in_results_md_are_their_json(side, label, run):
     paired = record["ratios"][0]["steady_trainer_graph_over_fit"]
     row = f"| {label} | {run} | {steady['fit']:.1f} | {steady['trainer_graph']:.1f} | {paired:.2f} |"
     assert row in _read("benchmarks", "RESULTS.md"), row
+
+
+@pytest.mark.parametrize("side, label", [("old", "6a9bc62 (2026-11-28)"), ("new", "this commit")])
+@pytest.mark.parametrize("model", ["simplecnn", "fashioncnn"])
+@pytest.mark.parametrize("run", [1, 2])
+def test_the_jax_a_b_rows_in_results_md_are_their_json(side, label, model, run):
+    record = _json("jax-cpu-ab-6a9bc62", f"{model}-{side}-{run}.json")
+    steady = {r["variant"]: r["steady_steps_per_s"] for r in record["results"]}
+    paired = record["ratios"][0]["steady_trainer_spe_over_fit_spe"]
+    row = f"| {model} | {label} | {run} | {steady['fit_spe']:.1f} | {steady['trainer_spe']:.1f} | {paired:.2f} |"
+    assert row in _read("benchmarks", "RESULTS.md"), row

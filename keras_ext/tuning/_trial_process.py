@@ -92,9 +92,12 @@ def _run_child(payload, trial_id):
         )
         process.start()
     child_connection.close()
+    received = False
     try:
         connection.send_bytes(payload)
-        return connection.recv()
+        outcome = connection.recv()
+        received = True
+        return outcome
     except (EOFError, BrokenPipeError, ConnectionResetError):
         _end(process, grace=30)
         raise TrialProcessError(
@@ -102,7 +105,8 @@ def _run_child(payload, trial_id):
         ) from None
     finally:
         connection.close()
-        _end(process, grace=60)  # it exits once the result is sent; interrupted here, it goes too
+        # It exits once the result is sent; interrupted here (KeyboardInterrupt), it is stopped at once.
+        _end(process, grace=60 if received else 0)
 
 
 def _end(process, grace):
