@@ -4,6 +4,8 @@ import copy
 
 import keras
 
+from keras_ext.tuning.trial_history import TrialHistory
+
 DIRECTIONS = ("min", "max")
 
 
@@ -41,6 +43,27 @@ class TrialPruner(keras.callbacks.Callback):
                 f"{type(self).__name__} needs `objective`, `directory` and `trial_id`; pass it to "
                 "keras_ext.tuning.Search(pruning=...) or bind it with for_trial()."
             )
+
+    def on_epoch_end(self, epoch, logs=None):
+        # What the schedulers share: when one decides (`_decides_at`) and on what values
+        # (`_stops`) is each's own; marking the trial and stopping it is the same.
+        self._check_bound()
+        if not self._decides_at(epoch + 1, (self.params or {}).get("epochs")):
+            return
+        if not logs or self.objective not in logs:
+            return
+        history = TrialHistory(self.directory)
+        if self._stops(float(logs[self.objective]), history, epoch):
+            history.mark_pruned(self.trial_id, epoch)
+            self.model.stop_training = True
+
+    def _decides_at(self, epoch, epochs):
+        """Whether to decide at the end of `epoch` (1-based) of a trial of `epochs` (None if unknown)."""
+        raise NotImplementedError
+
+    def _stops(self, value, history, epoch):
+        """Whether the trial, at `value` after `epoch` (0-based), stops, given the `TrialHistory`."""
+        raise NotImplementedError
 
     def get_config(self):
         return {

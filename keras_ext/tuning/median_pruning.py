@@ -5,7 +5,6 @@ import numpy as np
 
 from keras_ext._validation import check_positive_int
 from keras_ext.tuning._trial_pruner import TrialPruner
-from keras_ext.tuning.trial_history import TrialHistory
 
 
 @keras.saving.register_keras_serializable(package="keras_ext")
@@ -64,18 +63,11 @@ class MedianPruning(TrialPruner):
         median = float(np.median(completed_values))
         return value < median if self.direction == "max" else value > median
 
-    def on_epoch_end(self, epoch, logs=None):
-        self._check_bound()
-        last_epoch = (self.params or {}).get("epochs")
-        if epoch + 1 <= self.warmup_epochs or (last_epoch and epoch + 1 >= last_epoch):
-            return
-        if not logs or self.objective not in logs:
-            return
-        history = TrialHistory(self.directory)
-        completed = history.values_at(self.objective, epoch, exclude=self.trial_id)
-        if self.should_prune(float(logs[self.objective]), completed):
-            history.mark_pruned(self.trial_id, epoch)
-            self.model.stop_training = True
+    def _decides_at(self, epoch, epochs):
+        return epoch > self.warmup_epochs and not (epochs and epoch >= epochs)
+
+    def _stops(self, value, history, epoch):
+        return self.should_prune(value, history.values_at(self.objective, epoch, exclude=self.trial_id))
 
     def get_config(self):
         return {

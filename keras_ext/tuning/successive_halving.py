@@ -5,7 +5,6 @@ import numpy as np
 
 from keras_ext._validation import check_positive_int
 from keras_ext.tuning._trial_pruner import TrialPruner
-from keras_ext.tuning.trial_history import TrialHistory
 
 # Every trial that reached a rung counts there, also one stopped at it or still running:
 # asynchronous successive halving compares a trial with all that got as far, not only finished ones.
@@ -78,18 +77,12 @@ class SuccessiveHalving(TrialPruner):
         cutoff = np.percentile([sign * v for v in [*others, value]], (1 - 1 / self.reduction_factor) * 100)
         return bool(sign * value < cutoff)
 
-    def on_epoch_end(self, epoch, logs=None):
-        self._check_bound()
-        epochs = (self.params or {}).get("epochs")
-        if not epochs or epoch + 1 not in self.rungs(epochs):
-            return
-        if not logs or self.objective not in logs:
-            return
-        history = TrialHistory(self.directory)
+    def _decides_at(self, epoch, epochs):
+        return bool(epochs) and epoch in self.rungs(epochs)
+
+    def _stops(self, value, history, epoch):
         others = history.values_at(self.objective, epoch, exclude=self.trial_id, statuses=REACHED)
-        if self.should_stop(float(logs[self.objective]), others):
-            history.mark_pruned(self.trial_id, epoch)
-            self.model.stop_training = True
+        return self.should_stop(value, others)
 
     def get_config(self):
         return {

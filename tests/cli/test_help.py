@@ -98,6 +98,21 @@ def test_the_copied_choices_are_the_library_s():
     assert _choices.BENCH_VARIANTS == variant.VARIANTS
 
 
+def test_prune_s_defaults_are_the_schedulers_own():
+    # keras_ext_cli copies them (it imports no Keras); the help quotes them.
+    import inspect
+
+    from keras_ext.tuning import MedianPruning
+    from keras_ext.tuning import SuccessiveHalving
+    from keras_ext_cli.tune import PRUNER_DEFAULTS
+
+    for pruner, cls in (("median", MedianPruning), ("asha", SuccessiveHalving)):
+        own = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
+        assert {
+            name: own[name.removeprefix("prune_")] for name in PRUNER_DEFAULTS[pruner]
+        } == PRUNER_DEFAULTS[pruner]
+
+
 def test_train_s_defaults_are_the_search_s():
     from keras_ext.tuning import SimpleCNNHyperModel
     from keras_ext.tuning import hypermodel
