@@ -1,21 +1,24 @@
-"""This commit against an older one on the same benchmark, in one session: the no-regression check of issue 19.
+"""This tree against an older commit on the benchmark's steady state, call by call: the no-regression check of
+issue 19.
 
-    python benchmarks/ab_commits.py --old 6a9bc62 --output benchmarks/results/ab-6a9bc62-tensorflow-cpu \\
-        -- --models simplecnn fashioncnn --variants fit fit_spe trainer_graph trainer_spe --repeats 1
+    python benchmarks/ab_commits.py --old 6a9bc62 --output benchmarks/results/ab-6a9bc62-tensorflow-cpu
+    KERAS_BACKEND=jax python benchmarks/ab_commits.py --old 6a9bc62 --output ...
 
-Runs `benchmarks/fit_vs_custom.py` (everything after `--` is passed to it)
-alternately from a checkout of the old commit and from this tree, in the
-order old, new, new, old, ... (so a slow drift of the machine's load falls on
-both sides alike), each in a fresh process that imports keras_ext from its own
-tree. Runs on different days of a shared machine differ by more than the 3 %
-the check asks about (benchmarks/RESULTS.md); runs taken in turn do not drift
-apart that way.
+Two processes train side by side: one imports keras_ext from a checkout of
+the old commit, the other from this tree (`_ab_worker.py`, the same synthetic
+data and the same initial weights as `keras-ext bench`). For each row (model,
+batch size, data kind) both build every variant and trace it; then, in each
+of `--rounds` rounds, every variant makes one steady `fit` call (a warm-up
+epoch, then `--epochs` timed ones) in the old process and at once in the new
+one, the side that goes first alternating. A row's figure is the median over
+the rounds of new steps/s over old steps/s of the two calls taken back to
+back, with [min, max]: a burst of load moves one pair, not a side. (Two
+whole `keras-ext bench` runs, one per commit, differ by more than the 3 %
+the check asks about on this shared VM: on 2026-12-08 one variant's steady
+rounds went from 22 to 42 steps/s within a minute.)
 
-For every row, the A/B ratio of a pair of runs is the new run's steady-state
-median over the old run's (run i of each side); the row's figure is the median
-of those ratios over the pairs, with [min, max]. A row whose median is below
-`--threshold` (default 0.97) is flagged. Writes OUTPUT/old-i/results.json,
-OUTPUT/new-i/results.json and OUTPUT/ab.json.
+Writes OUTPUT/ab.json; flags a row whose median is below `--threshold`
+(default 0.97).
 """
 
 import argparse
@@ -26,48 +29,95 @@ import statistics
 import subprocess
 import sys
 import tempfile
-
-import compare_runs
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKER = os.path.join(ROOT, "benchmarks", "_ab_worker.py")
+VARIANTS = ("fit", "fit_spe", "trainer_graph", "trainer_spe")
 
 
-def run_order(runs):
-    """old, new, new, old, old, new, ...: each side runs first in every other pair."""
-    order = []
-    for i in range(runs):
-        pair = [("old", i + 1), ("new", i + 1)]
-        order += pair if i % 2 == 0 else pair[::-1]
-    return order
+def side_order(round_index, variant_index):
+    """Which side calls first: old first and new first alternate, call by call and round by round."""
+    return ("old", "new") if (round_index + variant_index) % 2 == 0 else ("new", "old")
 
 
-def summarize(pairs, threshold):
-    """Per row: the new/old ratio of each pair of runs, their median and [min, max]; `pairs` is a list of
-    (old results.json, new results.json)."""
-    by_row = {}
-    for old, new in pairs:
-        for row in compare_runs.compare(old, new, threshold):
-            key = (row["model"], row["batch_size"], row["data"], row["variant"])
-            by_row.setdefault(key, []).append(row)
-    summary = []
-    for (model, batch, data, variant), rows in by_row.items():
-        ratios = [r["new_over_old"] for r in rows]
-        summary.append(
-            {
-                "model": model,
-                "batch_size": batch,
-                "data": data,
-                "variant": variant,
-                "old": [r["old"] for r in rows],
-                "new": [r["new"] for r in rows],
-                "ratios": ratios,
-                "median": statistics.median(ratios),
-                "min": min(ratios),
-                "max": max(ratios),
-                "below_threshold": statistics.median(ratios) < threshold,
-            }
+def rate(epoch_steps, seconds):
+    """Steps over the time of all timed epochs together (as `keras-ext bench`'s steady figure)."""
+    return epoch_steps * len(seconds) / sum(seconds)
+
+
+def summarize(row, old_rates, new_rates, threshold):
+    """One row's figure: per round new/old of the calls taken back to back; median, [min, max]."""
+    ratios = [new / old for old, new in zip(old_rates, new_rates, strict=True)]
+    median = statistics.median(ratios)
+    return {
+        **row,
+        "old_steps_per_s": old_rates,
+        "new_steps_per_s": new_rates,
+        "ratios": ratios,
+        "median": median,
+        "min": min(ratios),
+        "max": max(ratios),
+        "below_threshold": median < threshold,
+    }
+
+
+class Side:
+    """A worker process training with one tree's keras_ext."""
+
+    def __init__(self, tree):
+        env = {**os.environ, "PYTHONPATH": tree, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        # cwd=tree: nothing of this tree's must come first on the old side's path.
+        self.process = subprocess.Popen(
+            [sys.executable, WORKER],
+            cwd=tree,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-    return summary
+        self.versions = self.ask(op="where")
+        where = self.versions["keras_ext"]
+        if os.path.realpath(where) != os.path.realpath(tree):  # an installed keras_ext would shadow the tree
+            raise SystemExit(f"keras_ext imports from {where}, not from {tree}")
+
+    def ask(self, **command):
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:
+            if line.startswith("REPLY "):
+                return json.loads(line[len("REPLY ") :])
+        raise SystemExit(f"the worker ended (exit code {self.process.wait()})")
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.stdin.write(json.dumps({"op": "quit"}) + "\n")
+            self.process.stdin.close()
+            self.process.wait()
+
+
+def measure_row(sides, row, args, log):
+    epoch_steps = args.epoch_steps.get(row["batch_size"], min(args.epoch_steps.values()))
+    for side in sides.values():
+        side.ask(op="group", variants=list(VARIANTS), epoch_steps=epoch_steps, **row)
+    rates = {(name, v): [] for name in sides for v in VARIANTS}
+    for r in range(args.rounds):
+        for i, variant in enumerate(VARIANTS):
+            for name in side_order(r, i):
+                seconds = sides[name].ask(op="steady", variant=variant, epochs=args.epochs)["seconds"]
+                rates[name, variant].append(rate(epoch_steps, seconds))
+        log(
+            f"  round {r + 1}/{args.rounds}: "
+            + ", ".join(f"{v} {rates['old', v][-1]:.1f} -> {rates['new', v][-1]:.1f}" for v in VARIANTS)
+        )
+    summaries = []
+    for variant in VARIANTS:
+        summary = summarize(
+            {**row, "variant": variant}, rates["old", variant], rates["new", variant], args.threshold
+        )
+        summary["epoch_steps"] = epoch_steps
+        summaries.append(summary)
+    return summaries
 
 
 def _checkout(commit, directory):
@@ -76,70 +126,82 @@ def _checkout(commit, directory):
     subprocess.run(["tar", "-x", "-C", directory], input=archive, check=True)
 
 
-def _bench(tree, output, bench_args):
-    env = {**os.environ, "PYTHONPATH": tree, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    imported = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import keras_ext, os; print(os.path.dirname(os.path.dirname(keras_ext.__file__)))",
-        ],
-        env=env,
-        cwd=tree,  # `python -c` puts the working directory first on the path
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    if os.path.realpath(imported) != os.path.realpath(
-        tree
-    ):  # an installed keras_ext would shadow the old tree
-        raise SystemExit(f"keras_ext imports from {imported}, not from {tree}")
-    script = os.path.join(tree, "benchmarks", "fit_vs_custom.py")
-    subprocess.run([sys.executable, script, *bench_args, "--output", output], env=env, cwd=tree, check=True)
-    with open(os.path.join(output, "results.json")) as f:
-        return json.load(f)
+def _epoch_steps(text):
+    """'32=20 256=10' -> {32: 20, 256: 10}."""
+    return {int(k): int(v) for k, v in (item.split("=") for item in text.split())}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", required=True, help="the commit to compare against")
+    parser.add_argument("--models", nargs="+", default=["simplecnn", "fashioncnn"])
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[32, 256])
+    parser.add_argument("--data", nargs="+", default=["arrays", "tf.data"])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per call, after a warm-up one")
+    parser.add_argument(
+        "--epoch-steps", type=_epoch_steps, default="32=20 256=10", help="steps per epoch, per batch size"
+    )
+    parser.add_argument("--steps-per-execution", type=int, default=10)
+    parser.add_argument("--threshold", type=float, default=0.97)
+    parser.add_argument("--output", required=True)
+    return parser.parse_args(argv)
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    bench_args = argv[argv.index("--") + 1 :] if "--" in argv else []
-    own_args = argv[: argv.index("--")] if "--" in argv else argv
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", required=True, help="the commit to compare against")
-    parser.add_argument("--runs", type=int, default=2, help="runs per side (default: 2)")
-    parser.add_argument("--threshold", type=float, default=0.97)
-    parser.add_argument("--output", required=True)
-    args = parser.parse_args(own_args)
+    args = parse_args(argv)
     os.makedirs(args.output, exist_ok=True)
     old_tree = tempfile.mkdtemp(prefix="ab-old-")
+    rows, started, load_before = [], time.time(), os.getloadavg()
+    sides = {}
     try:
         _checkout(args.old, old_tree)
-        results = {}
-        for side, i in run_order(args.runs):
-            tree = old_tree if side == "old" else ROOT
-            print(f"== {side} run {i} ({args.old if side == 'old' else 'this tree'})", flush=True)
-            output = os.path.abspath(os.path.join(args.output, f"{side}-{i}"))
-            results[side, i] = _bench(tree, output, bench_args)
+        sides = {"old": Side(old_tree), "new": Side(ROOT)}
+        for model in args.models:
+            for batch_size in args.batch_sizes:
+                for data in args.data:
+                    row = {"model": model, "batch_size": batch_size, "data": data}
+                    print(f"{model} batch {batch_size} {data}", flush=True)
+                    row["steps_per_execution"] = args.steps_per_execution
+                    rows += measure_row(sides, row, args, lambda line: print(line, flush=True))
     finally:
+        for side in sides.values():
+            side.close()
         shutil.rmtree(old_tree, ignore_errors=True)
-    pairs = [(results["old", i], results["new", i]) for i in range(1, args.runs + 1)]
-    summary = summarize(pairs, args.threshold)
-    with open(os.path.join(args.output, "ab.json"), "w") as f:
-        head = subprocess.run(
-            ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        )
-        record = {"old": args.old, "new": head.stdout.strip(), "bench_args": bench_args, "rows": summary}
-        json.dump({**record, "order": run_order(args.runs), "threshold": args.threshold}, f, indent=2)
-        f.write("\n")
-    print("| model | batch | data | variant | new / old, median [min, max] over the pairs |")
-    print("|---|---|---|---|---|")
-    for r in summary:
+    _write(args, rows, started, load_before, {name: side.versions for name, side in sides.items()})
+    print("| model | batch | data | variant | old steps/s | new steps/s | new / old, median [min, max] |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
         flag = " (below)" if r["below_threshold"] else ""
+        old, new = statistics.median(r["old_steps_per_s"]), statistics.median(r["new_steps_per_s"])
         print(
-            f"| {r['model']} | {r['batch_size']} | {r['data']} | {r['variant']} "
+            f"| {r['model']} | {r['batch_size']} | {r['data']} | {r['variant']} | {old:.1f} | {new:.1f} "
             f"| {r['median']:.2f} [{r['min']:.2f}, {r['max']:.2f}]{flag} |"
         )
     return 0
+
+
+def _write(args, rows, started, load_before, versions):
+    import platform
+
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    record = {
+        "old": args.old,
+        "new": head.stdout.strip(),
+        "backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "versions": versions,
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "seconds": round(time.time() - started),
+        "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        "settings": {k: v for k, v in vars(args).items() if k != "output"},
+        "rows": rows,
+    }
+    with open(os.path.join(args.output, "ab.json"), "w") as f:
+        json.dump(record, f, indent=2)
+        f.write("\n")
 
 
 if __name__ == "__main__":
