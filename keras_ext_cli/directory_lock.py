@@ -123,6 +123,14 @@ def checkpoint_directory_busy(directory, holder, lease_note=""):
     )
 
 
+def project_busy(project, holder):
+    """The one-line refusal of a keras-tuner project another live search holds (the library's and the CLI's)."""
+    return (
+        f"project {project} is being searched by {describe_holder(holder)}; wait for it "
+        "to finish or use another project name or directory (to share one search, run a chief and workers)"
+    )
+
+
 def holder_if_held(path):
     """The holder's record if another live process holds `path`'s lock, else None; makes no lock file.
 

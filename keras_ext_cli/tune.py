@@ -3,6 +3,7 @@
 import argparse
 import os
 
+from keras_ext_cli import directory_lock
 from keras_ext_cli._choices import TUNERS
 from keras_ext_cli.arg_types import add_verbose_argument
 from keras_ext_cli.arg_types import is_module_name
@@ -189,8 +190,17 @@ def _hypermodel(text):
     )
 
 
+def project_name(args):
+    """--project-name, else `simplecnn`, or MODULE.NAME for `--hypermodel MODULE:NAME`."""
+    if args.project_name:
+        return args.project_name
+    return args.hypermodel.replace(":", ".") if args.hypermodel else "simplecnn"
+
+
 def check_before_keras(args):
-    """Refuse a `--prune` option of the scheduler not chosen, and a reduction factor below 2."""
+    """Refuse a `--prune` option of the scheduler not chosen, a reduction factor below 2, and a
+    project another live search holds."""
+    _refuse_a_busy_project(args)
     for pruner, defaults in PRUNER_DEFAULTS.items():
         given = [name for name in defaults if getattr(args, name) is not None]
         if given and args.prune != pruner:
@@ -198,6 +208,27 @@ def check_before_keras(args):
             raise UsageError(f"--{given[0].replace('_', '-')} applies to --prune {pruner}, {chosen}.")
     if args.prune_reduction_factor is not None and args.prune_reduction_factor < 2:
         raise UsageError(f"--prune-reduction-factor must be at least 2, got {args.prune_reduction_factor}.")
+
+
+def _refuse_a_busy_project(args):
+    """Refuse a project another live process searches, before Keras and its backend start.
+
+    Otherwise the second search is refused only at `Search.lock()`, after the
+    backend's start-up and the dataset's loading (10 to 30 s). This is a look,
+    not the hold: the search takes the lock itself (and refuses a process that
+    took it in between). A distributed search's workers share the chief's
+    project and take no lock.
+    """
+    chief_id = "chief" in os.environ.get("KERASTUNER_TUNER_ID", "")
+    if args.worker or ("KERASTUNER_ORACLE_IP" in os.environ and not (args.chief or chief_id)):
+        return
+    project = os.path.join(args.directory, project_name(args))
+    try:
+        holder = directory_lock.holder_if_held(project)
+    except OSError:
+        return  # the command says what is wrong with the directory
+    if holder is not None:
+        raise UsageError(directory_lock.project_busy(project, holder))
 
 
 def pruner_settings(args):

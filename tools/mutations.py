@@ -615,6 +615,22 @@ MUTATIONS = (
         new="        if not any(_is_tensorboard(callback) for callback in callbacks):\n",
         tests=("tests/cli/test_tune_hypermodel.py",),
     ),
+    Mutation(
+        name="busy-project-refused-after-keras",
+        guarantee="a second search of a live search's project is refused before Keras starts",
+        path="keras_ext_cli/tune.py",
+        old="    _refuse_a_busy_project(args)\n",
+        new="    pass\n",
+        tests=("tests/cli/test_directory_lock.py",),
+    ),
+    Mutation(
+        name="worker-refused-its-chief-s-project",
+        guarantee="a worker of a distributed search is not refused the project its chief holds",
+        path="keras_ext_cli/tune.py",
+        old="    if args.worker or (",
+        new="    if (",
+        tests=("tests/cli/test_directory_lock.py",),
+    ),
 )
 
 

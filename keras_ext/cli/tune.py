@@ -12,6 +12,7 @@ from keras_ext.cli.errors import UsageError
 from keras_ext.cli.errors import input_errors
 from keras_ext_cli.tune import CHOICE_HPS
 from keras_ext_cli.tune import RANGE_HPS
+from keras_ext_cli.tune import project_name
 
 
 def parse_hp(items):
@@ -133,13 +134,6 @@ def _user_hypermodel(spec):
         f"{'' if not isinstance(obj, type) else ' that is not a keras_tuner.HyperModel'}; expected a "
         "function build(hp) that returns a compiled keras.Model, or a keras_tuner.HyperModel"
     )
-
-
-def project_name(args):
-    """--project-name, else `simplecnn`, or MODULE.NAME for `--hypermodel MODULE:NAME`."""
-    if args.project_name:
-        return args.project_name
-    return args.hypermodel.replace(":", ".") if args.hypermodel else "simplecnn"
 
 
 def _tensorboard_logdir(args):

@@ -27,15 +27,8 @@ def hold_project(directory, project_name):
     try:
         lock.acquire()
     except directory_lock.DirectoryBusy as e:
-        raise ProjectBusyError(_busy_message(project, e.holder)) from None
+        raise ProjectBusyError(directory_lock.project_busy(project, e.holder)) from None
     try:
         yield
     finally:
         lock.release()
-
-
-def _busy_message(project, holder):
-    return (
-        f"project {project} is being searched by {directory_lock.describe_holder(holder)}; wait for it "
-        "to finish or use another project name or directory (to share one search, run a chief and workers)"
-    )

@@ -1,4 +1,5 @@
-"""`keras_ext_cli.directory_lock.holder_if_held`: the look `keras-ext train` takes before Keras starts.
+"""`keras_ext_cli.directory_lock.holder_if_held`: the look `keras-ext train` and `keras-ext tune` take
+before Keras starts.
 
 The lock itself (refusal, a killed holder, one hold per process) is tested
 through its users: tests/checkpoint/test_one_writer.py, tests/cli/test_tune.py.
@@ -12,6 +13,9 @@ import sys
 import pytest
 
 from keras_ext_cli import directory_lock
+from keras_ext_cli.errors import UsageError
+from keras_ext_cli.main import build_parser
+from keras_ext_cli.tune import check_before_keras
 from tests.subprocess_utils import kill_group
 from tests.subprocess_utils import start_until
 
@@ -59,20 +63,49 @@ def test_this_process_s_own_hold_is_not_another_holder(tmp_path):
         lock.release()
 
 
-def test_the_command_line_refuses_before_keras_is_imported(held, tmp_path):
-    directory, proc = held
-    refused = subprocess.run(
+def _main_without_keras(*argv):
+    """`keras-ext ARGV` in a new process that fails if Keras was imported."""
+    return subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys; from keras_ext_cli.main import main; status = main(sys.argv[1:]); "
             "assert 'keras' not in sys.modules, 'Keras was imported'; sys.exit(status)",
-            *("train", "--checkpoint-dir", str(directory), "--output", str(tmp_path / "out")),
+            *argv,
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_the_command_line_refuses_before_keras_is_imported(held, tmp_path):
+    directory, proc = held
+    refused = _main_without_keras(
+        "train", "--checkpoint-dir", str(directory), "--output", str(tmp_path / "out")
+    )
     assert refused.returncode == 2, refused.stderr
     assert f"is in use: pid {proc.pid} on host {socket.gethostname()}" in refused.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_second_search_of_a_project_is_refused_before_keras_is_imported(held, tmp_path):
+    project, proc = held  # as if a search of project "ckpt" in tmp_path held it
+    refused = _main_without_keras("tune", "--directory", str(tmp_path), "--project-name", "ckpt")
+    assert refused.returncode == 2, refused.stderr
+    assert f"project {project} is being searched by pid {proc.pid} on host {socket.gethostname()}" in (
+        refused.stderr
+    )
+    assert sorted(os.listdir(tmp_path)) == [".ckpt.lock", ".ckpt.lock.json"]  # nothing written
+
+
+def test_a_worker_shares_the_chief_s_project_and_is_not_refused(held, tmp_path):
+    def check(*role):
+        args = build_parser().parse_args(
+            ["tune", *role, "--directory", str(tmp_path), "--project-name", "ckpt"]
+        )
+        check_before_keras(args)
+
+    check("--worker")
+    with pytest.raises(UsageError, match="is being searched by"):
+        check("--chief")
