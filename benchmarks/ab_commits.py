@@ -99,19 +99,19 @@ class Side:
 def measure_row(sides, row, args, log):
     epoch_steps = args.epoch_steps.get(row["batch_size"], min(args.epoch_steps.values()))
     for side in sides.values():
-        side.ask(op="group", variants=list(VARIANTS), epoch_steps=epoch_steps, **row)
-    rates = {(name, v): [] for name in sides for v in VARIANTS}
+        side.ask(op="group", variants=args.variants, epoch_steps=epoch_steps, **row)
+    rates = {(name, v): [] for name in sides for v in args.variants}
     for r in range(args.rounds):
-        for i, variant in enumerate(VARIANTS):
+        for i, variant in enumerate(args.variants):
             for name in side_order(r, i):
                 seconds = sides[name].ask(op="steady", variant=variant, epochs=args.epochs)["seconds"]
                 rates[name, variant].append(rate(epoch_steps, seconds))
         log(
             f"  round {r + 1}/{args.rounds}: "
-            + ", ".join(f"{v} {rates['old', v][-1]:.1f} -> {rates['new', v][-1]:.1f}" for v in VARIANTS)
+            + ", ".join(f"{v} {rates['old', v][-1]:.1f} -> {rates['new', v][-1]:.1f}" for v in args.variants)
         )
     summaries = []
-    for variant in VARIANTS:
+    for variant in args.variants:
         summary = summarize(
             {**row, "variant": variant}, rates["old", variant], rates["new", variant], args.threshold
         )
@@ -137,6 +137,7 @@ def parse_args(argv):
     parser.add_argument("--models", nargs="+", default=["simplecnn", "fashioncnn"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[32, 256])
     parser.add_argument("--data", nargs="+", default=["arrays", "tf.data"])
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per call, after a warm-up one")
     parser.add_argument(
