@@ -18,7 +18,8 @@ the check asks about on this shared VM: on 2026-12-08 one variant's steady
 rounds went from 22 to 42 steps/s within a minute.)
 
 Writes OUTPUT/ab.json; flags a row whose median is below `--threshold`
-(default 0.97).
+(default 0.97). `python benchmarks/ab_commits.py --table OUTPUT/ab.json`
+prints its table again.
 """
 
 import argparse
@@ -120,6 +121,22 @@ def measure_row(sides, row, args, log):
     return summaries
 
 
+def table(rows):
+    """The rows as the Markdown table RESULTS.md holds (`--table ab.json` prints it again)."""
+    lines = [
+        "| model | batch | data | variant | old steps/s | new steps/s | new / old, median [min, max] |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        flag = " (below)" if r["below_threshold"] else ""
+        old, new = statistics.median(r["old_steps_per_s"]), statistics.median(r["new_steps_per_s"])
+        lines.append(
+            f"| {r['model']} | {r['batch_size']} | {r['data']} | {r['variant']} | {old:.1f} | {new:.1f} "
+            f"| {r['median']:.2f} [{r['min']:.2f}, {r['max']:.2f}]{flag} |"
+        )
+    return "\n".join(lines)
+
+
 def _checkout(commit, directory):
     """The old commit's files, without touching this repository's work tree or branches."""
     archive = subprocess.run(["git", "-C", ROOT, "archive", commit], check=True, capture_output=True).stdout
@@ -150,6 +167,12 @@ def parse_args(argv):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--table"]:
+        for path in argv[1:]:
+            with open(path) as f:
+                print(table(json.load(f)["rows"]))
+        return 0
     args = parse_args(argv)
     os.makedirs(args.output, exist_ok=True)
     old_tree = tempfile.mkdtemp(prefix="ab-old-")
@@ -170,15 +193,7 @@ def main(argv=None):
             side.close()
         shutil.rmtree(old_tree, ignore_errors=True)
     _write(args, rows, started, load_before, {name: side.versions for name, side in sides.items()})
-    print("| model | batch | data | variant | old steps/s | new steps/s | new / old, median [min, max] |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        flag = " (below)" if r["below_threshold"] else ""
-        old, new = statistics.median(r["old_steps_per_s"]), statistics.median(r["new_steps_per_s"])
-        print(
-            f"| {r['model']} | {r['batch_size']} | {r['data']} | {r['variant']} | {old:.1f} | {new:.1f} "
-            f"| {r['median']:.2f} [{r['min']:.2f}, {r['max']:.2f}]{flag} |"
-        )
+    print(table(rows))
     return 0
 
 
