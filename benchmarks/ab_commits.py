@@ -24,6 +24,7 @@ prints its table again.
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -137,6 +138,31 @@ def table(rows):
     return "\n".join(lines)
 
 
+def overall(rows, prefix):
+    """Geometric mean of every pair's new/old over the rows whose variant starts with `prefix`, and its
+    95 % interval (normal, on the logarithms): finer than any one row, since it pools every pair."""
+    logs = [math.log(r) for row in rows if row["variant"].startswith(prefix) for r in row["ratios"]]
+    mean = statistics.mean(logs)
+    half = 1.96 * statistics.stdev(logs) / math.sqrt(len(logs))
+    return {
+        "pairs": len(logs),
+        "ratio": math.exp(mean),
+        "low": math.exp(mean - half),
+        "high": math.exp(mean + half),
+    }
+
+
+def overall_text(rows):
+    parts = []
+    for prefix, name in (("fit", "`fit` rows"), ("trainer", "Trainer rows")):
+        if any(row["variant"].startswith(prefix) for row in rows):
+            o = overall(rows, prefix)
+            parts.append(
+                f"{name}: {o['ratio']:.3f} [{o['low']:.3f}, {o['high']:.3f}] over {o['pairs']} pairs"
+            )
+    return "All pairs, geometric mean of new / old with its 95 % interval: " + "; ".join(parts) + "."
+
+
 def _checkout(commit, directory):
     """The old commit's files, without touching this repository's work tree or branches."""
     archive = subprocess.run(["git", "-C", ROOT, "archive", commit], check=True, capture_output=True).stdout
@@ -171,7 +197,8 @@ def main(argv=None):
     if argv[:1] == ["--table"]:
         for path in argv[1:]:
             with open(path) as f:
-                print(table(json.load(f)["rows"]))
+                rows = json.load(f)["rows"]
+            print(table(rows) + "\n\n" + overall_text(rows))
         return 0
     args = parse_args(argv)
     os.makedirs(args.output, exist_ok=True)
@@ -193,7 +220,7 @@ def main(argv=None):
             side.close()
         shutil.rmtree(old_tree, ignore_errors=True)
     _write(args, rows, started, load_before, {name: side.versions for name, side in sides.items()})
-    print(table(rows))
+    print(table(rows) + "\n\n" + overall_text(rows))
     return 0
 
 

@@ -28,3 +28,15 @@ def test_a_row_is_the_median_of_its_paired_ratios_and_flagged_below_the_threshol
 
 def test_the_steady_rate_is_steps_over_the_time_of_all_timed_epochs():
     assert ab_commits["rate"](20, [1.0, 3.0]) == 10.0  # not the mean of 20 and 6.67
+
+
+def test_overall_pools_every_pair_of_one_kind_of_row_as_a_geometric_mean():
+    rows = [
+        {"variant": "trainer_graph", "ratios": [2.0, 0.5]},
+        {"variant": "trainer_spe", "ratios": [1.0, 1.0]},
+        {"variant": "fit", "ratios": [4.0, 4.0]},  # not a Trainer row: left out
+    ]
+    trainer = ab_commits["overall"](rows, "trainer")
+    assert trainer["pairs"] == 4 and abs(trainer["ratio"] - 1.0) < 1e-12
+    assert trainer["low"] < 1.0 < trainer["high"]
+    assert abs(ab_commits["overall"](rows, "fit")["ratio"] - 4.0) < 1e-12
