@@ -204,6 +204,8 @@ def main(argv=None):
     os.makedirs(args.output, exist_ok=True)
     old_tree = tempfile.mkdtemp(prefix="ab-old-")
     rows, started, load_before = [], time.time(), os.getloadavg()
+    # This tree's commit when the run starts (it imports this tree's code then).
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     sides = {}
     try:
         _checkout(args.old, old_tree)
@@ -219,18 +221,18 @@ def main(argv=None):
         for side in sides.values():
             side.close()
         shutil.rmtree(old_tree, ignore_errors=True)
-    _write(args, rows, started, load_before, {name: side.versions for name, side in sides.items()})
+    versions = {name: side.versions for name, side in sides.items()}
+    _write(args, rows, started, load_before, versions, head.stdout.strip())
     print(table(rows) + "\n\n" + overall_text(rows))
     return 0
 
 
-def _write(args, rows, started, load_before, versions):
+def _write(args, rows, started, load_before, versions, head):
     import platform
 
-    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     record = {
         "old": args.old,
-        "new": head.stdout.strip(),
+        "new": head,
         "backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "versions": versions,

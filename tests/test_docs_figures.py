@@ -177,3 +177,20 @@ def test_the_jax_a_b_rows_in_results_md_are_their_json(side, label, model, run):
     paired = record["ratios"][0]["steady_trainer_spe_over_fit_spe"]
     row = f"| {model} | {label} | {run} | {steady['fit_spe']:.1f} | {steady['trainer_spe']:.1f} | {paired:.2f} |"
     assert row in _read("benchmarks", "RESULTS.md"), row
+
+
+def _ab_records():
+    """Every benchmarks/ab_commits.py record: benchmarks/results/ab-*/**/ab.json."""
+    found = []
+    for top in sorted(d for d in os.listdir(RESULTS) if d.startswith("ab-")):
+        for folder, _, files in sorted(os.walk(os.path.join(RESULTS, top))):
+            if "ab.json" in files:
+                found.append(os.path.relpath(os.path.join(folder, "ab.json"), RESULTS))
+    return found
+
+
+@pytest.mark.parametrize("path", _ab_records())
+def test_call_by_call_a_b_tables_in_results_md_are_their_json(path):
+    table = runpy.run_path(os.path.join(ROOT, "benchmarks", "ab_commits.py"))["table"]
+    with open(os.path.join(RESULTS, path)) as f:
+        assert table(json.load(f)["rows"]) in _read("benchmarks", "RESULTS.md"), path
