@@ -106,6 +106,7 @@ def check_inputs(args):
     """Raise UsageError for a dataset, --output, cluster or --model that cannot work; leaves nothing written.
 
     The directories come first, before Keras (and with it TensorFlow or JAX) is imported.
+    Returns the dataset's arrays, checked.
     """
     _inputs.check_output_dir(args.output)
     local_checkpoint_dir = None
@@ -126,33 +127,30 @@ def check_inputs(args):
             _inputs.probe_output_dir(path, option)
     import keras
 
-    _inputs.load_checked_arrays(args.dataset, seed=args.seed, image_size=args.image_size)
+    arrays = _inputs.load_checked_arrays(args.dataset, seed=args.seed, image_size=args.image_size)
     _strategy.check_cluster(args.strategy, keras.backend.backend())
     _model.check_model(args.model)
+    return arrays
 
 
 def run(args):
     # Everything is checked before any work is done or any file written.
     with input_errors():
-        check_inputs(args)
+        arrays = check_inputs(args)
         callbacks, manager = make_callbacks(args)
     import keras
 
-    from keras_ext import data
     from keras_ext._keras_internals import print_msg
     from keras_ext.cli._epoch_timer import EpochTimer
+    from keras_ext.data.load import loaded_dataset
 
     backend = keras.backend.backend()
     # Before TensorFlow runs any op: MultiWorkerMirroredStrategy must come first.
     setup = _strategy.set_up(args.strategy)
     _strategy.check_batch_size(setup, args.batch_size)
     keras.utils.set_random_seed(args.seed)
-    dataset = data.load(
-        args.dataset,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        drop_remainder=setup.whole_batches_only,
-        image_size=args.image_size,
+    dataset = loaded_dataset(
+        arrays, batch_size=args.batch_size, seed=args.seed, drop_remainder=setup.whole_batches_only
     )
     if manager is not None:
         manager.data = [dataset.train]  # its position travels with every checkpoint

@@ -133,6 +133,12 @@ def load(
     """
     seed = check_seed(seed)  # before the split, so a bad seed is named as keras_ext's argument
     arrays = load_arrays(name_or_path, validation_split=validation_split, seed=seed, image_size=image_size)
+    return loaded_dataset(arrays, batch_size, seed, kind, drop_remainder)
+
+
+def loaded_dataset(arrays, batch_size=32, seed=0, kind="auto", drop_remainder=False):
+    """`load`'s result from arrays already loaded (`load_arrays`): the command line checks a dataset's
+    arrays before it builds anything, and does not read the files twice."""
     return LoadedDataset(
         train=make_pipeline(
             arrays.x_train, arrays.y_train, batch_size, True, seed, kind, drop_remainder=drop_remainder

@@ -50,7 +50,19 @@ def test_train_reaches_090_in_6_epochs_and_its_model_loads_in_a_fresh_process(tm
     )
 
 
-def test_fashioncnn_option_trains_and_saves(tmp_path, capsys):
+def test_fashioncnn_option_trains_and_saves_reading_the_dataset_once(tmp_path, capsys, monkeypatch):
+    import importlib
+
+    load_module = importlib.import_module("keras_ext.data.load")
+    original, reads = load_module.load_arrays, []
+
+    def counted(*args, **kwargs):
+        reads.append(args)
+        return original(*args, **kwargs)
+
+    # Both ways the command line could reach it: its checks' and `keras_ext.data.load`'s.
+    monkeypatch.setattr("keras_ext.data.load_arrays", counted)
+    monkeypatch.setattr(load_module, "load_arrays", counted, raising=True)
     assert (
         main(["train", "--model", "fashioncnn", "--epochs", "1", "--verbose", "0", "--output", str(tmp_path)])
         == 0
@@ -58,6 +70,7 @@ def test_fashioncnn_option_trains_and_saves(tmp_path, capsys):
     assert (tmp_path / "model.keras").exists()
     assert json.load(open(tmp_path / "metrics.json"))["model"] == "fashioncnn"
     assert "validation accuracy:" in capsys.readouterr().out
+    assert reads == [("digits",)]  # checked, then trained on: one read
 
 
 @pytest.mark.parametrize(
