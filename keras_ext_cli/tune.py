@@ -199,8 +199,7 @@ def project_name(args):
 
 def check_before_keras(args):
     """Refuse a `--prune` option of the scheduler not chosen, a reduction factor below 2, and a
-    project another live search holds."""
-    _refuse_a_busy_project(args)
+    project another live search holds (after the arguments' own checks)."""
     for pruner, defaults in PRUNER_DEFAULTS.items():
         given = [name for name in defaults if getattr(args, name) is not None]
         if given and args.prune != pruner:
@@ -208,6 +207,7 @@ def check_before_keras(args):
             raise UsageError(f"--{given[0].replace('_', '-')} applies to --prune {pruner}, {chosen}.")
     if args.prune_reduction_factor is not None and args.prune_reduction_factor < 2:
         raise UsageError(f"--prune-reduction-factor must be at least 2, got {args.prune_reduction_factor}.")
+    _refuse_a_busy_project(args)
 
 
 def _refuse_a_busy_project(args):
