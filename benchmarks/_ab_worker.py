@@ -14,6 +14,7 @@ starts with `REPLY` (Keras may print other lines):
 """
 
 import json
+import os
 import sys
 
 import keras
@@ -55,8 +56,6 @@ def main():
         if command["op"] == "quit":
             break
         if command["op"] == "where":
-            import os
-
             reply = {
                 "keras_ext": os.path.dirname(os.path.dirname(keras_ext.__file__)),
                 "keras": keras.__version__,

@@ -12,9 +12,11 @@ copies of the library's lists, checked against them in
 tests/cli/test_help.py) and the defaults `keras-ext train` trains with
 (`defaults`, which `keras_ext.tuning` imports for the search's defaults).
 
-Two pieces of the library live here because the command line uses them
+Three pieces of the library live here because the command line uses them
 before Keras starts: the one-writer directory lock (`directory_lock`: a
-second `keras-ext train` on a checkpoint directory in use is refused in a
-second, not after the backend's start-up) and the atomic file writes it
-records its holder with (`files`).
+second `keras-ext train` on a checkpoint directory in use, or a second
+`keras-ext tune` on a project being searched, is refused in a second, not
+after the backend's start-up), the atomic file writes it records its
+holder with (`files`), and a distributed search's roles (`tuner_role`:
+a worker shares its chief's project).
 """

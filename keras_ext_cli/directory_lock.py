@@ -28,6 +28,7 @@ import warnings
 
 import filelock
 
+from keras_ext_cli.errors import UsageError
 from keras_ext_cli.files import read_json
 from keras_ext_cli.files import write_json_atomically
 
@@ -129,6 +130,21 @@ def project_busy(project, holder):
         f"project {project} is being searched by {describe_holder(holder)}; wait for it "
         "to finish or use another project name or directory (to share one search, run a chief and workers)"
     )
+
+
+def refuse_if_held(path, refusal):
+    """Raise UsageError(refusal(path, holder)) if another live process holds `path`'s lock.
+
+    The command line's look before Keras starts; the writer takes the lock
+    itself later. A path that cannot be looked at (OSError) is left to that
+    writer, which says what is wrong with it.
+    """
+    try:
+        holder = holder_if_held(path)
+    except OSError:
+        return
+    if holder is not None:
+        raise UsageError(refusal(path, holder))
 
 
 def holder_if_held(path):

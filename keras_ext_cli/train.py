@@ -16,7 +16,6 @@ from keras_ext_cli.arg_types import unit_rate
 from keras_ext_cli.defaults import DECAY_RATE
 from keras_ext_cli.defaults import DECAY_STEPS
 from keras_ext_cli.defaults import TRAIN_DEFAULTS
-from keras_ext_cli.errors import UsageError
 
 
 def add_parser(subparsers):
@@ -194,9 +193,4 @@ def check_before_keras(args):
     directory = args.checkpoint_dir
     if directory is None or "://" in directory or args.strategy == "multiworker":
         return
-    try:
-        holder = directory_lock.holder_if_held(directory)
-    except OSError:
-        return  # the CheckpointManager says what is wrong with the directory
-    if holder is not None:
-        raise UsageError(directory_lock.checkpoint_directory_busy(directory, holder))
+    directory_lock.refuse_if_held(directory, directory_lock.checkpoint_directory_busy)

@@ -4,6 +4,7 @@ import argparse
 import os
 
 from keras_ext_cli import directory_lock
+from keras_ext_cli import tuner_role
 from keras_ext_cli._choices import TUNERS
 from keras_ext_cli.arg_types import add_verbose_argument
 from keras_ext_cli.arg_types import is_module_name
@@ -219,16 +220,10 @@ def _refuse_a_busy_project(args):
     took it in between). A distributed search's workers share the chief's
     project and take no lock.
     """
-    chief_id = "chief" in os.environ.get("KERASTUNER_TUNER_ID", "")
-    if args.worker or ("KERASTUNER_ORACLE_IP" in os.environ and not (args.chief or chief_id)):
+    if args.worker or (not args.chief and tuner_role.is_worker()):
         return
     project = os.path.join(args.directory, project_name(args))
-    try:
-        holder = directory_lock.holder_if_held(project)
-    except OSError:
-        return  # the command says what is wrong with the directory
-    if holder is not None:
-        raise UsageError(directory_lock.project_busy(project, holder))
+    directory_lock.refuse_if_held(project, directory_lock.project_busy)
 
 
 def pruner_settings(args):

@@ -16,6 +16,7 @@ import keras_tuner
 
 from keras_ext import _keras_internals
 from keras_ext.tuning.trial_history import TrialHistory
+from keras_ext_cli.tuner_role import is_chief
 
 # Seeds of a trial's second, third, ... execution in its own process: far from every trial's seed.
 EXECUTION_SEED_STRIDE = 1_000_003
@@ -152,16 +153,6 @@ def why_no_hparams_logs():
     if not hparams_installed():
         return "the tensorboard package is not installed (pip install tensorboard)"
     return None
-
-
-def is_chief():
-    """Whether this process is the chief of a distributed search (keras-tuner's variables)."""
-    return "KERASTUNER_ORACLE_IP" in os.environ and "chief" in os.environ.get("KERASTUNER_TUNER_ID", "")
-
-
-def is_worker():
-    """Whether this process is a worker of a distributed search."""
-    return "KERASTUNER_ORACLE_IP" in os.environ and not is_chief()
 
 
 def _serve_until_done(oracle, poll_seconds=0.2):

@@ -14,8 +14,8 @@ from keras_ext.tuning._trial_process import check_picklable
 from keras_ext.tuning._trial_pruner import TrialPruner
 from keras_ext.tuning._tuners import TUNERS
 from keras_ext.tuning._tuners import check_tensorboard
-from keras_ext.tuning._tuners import is_worker
 from keras_ext.tuning.leaderboard import Leaderboard
+from keras_ext_cli.tuner_role import is_worker
 
 BEST_MODEL = "best_model.keras"
 BEST_HYPERPARAMETERS = "best_hyperparameters.json"
